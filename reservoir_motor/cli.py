@@ -1,0 +1,135 @@
+"""The ``reservoir-motor`` command line: run, list, show, plot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .config import ConfigError
+
+
+def _cmd_run(args) -> int:
+    from .experiments import load_experiment
+    from .progress import ProgressBar
+    from .simulate import simulate
+
+    config = load_experiment(args.experiment, args.set)
+    bar = None if args.quiet else ProgressBar(f"{config.name} seed {args.seed}")
+    result = simulate(config, args.seed, progress=bar)
+    if bar is not None:
+        bar.close()
+    path = result.save(Path(args.out))
+    m = result.metrics
+    if args.json:
+        print(json.dumps(result.summary(path)))
+    elif not args.quiet:
+        if m["diverged"]:
+            verdict = f"DIVERGED at step {m['diverged_step']} of {m['n_steps_planned']}"
+        else:
+            verdict = (f"deviation {m['deviation']:.4g} (median {m['deviation_median']:.4g}, within-run std "
+                       f"{m['deviation_std']:.3g}), {'satisfactory' if m['satisfactory'] else 'NOT satisfactory'}")
+        print(f"{config.name} seed {args.seed}: {verdict}; {m['wall_s']:.1f} s\nwrote {path}")
+    if args.plot:
+        from .plotting import plot_run
+
+        fig_path = path.with_suffix(".png")
+        plot_run(result, fig_path)
+        if not args.quiet and not args.json:
+            print(f"wrote {fig_path}")
+    return 0
+
+
+def _cmd_list(args) -> int:
+    from .experiments import describe, experiment_names
+
+    names = experiment_names()
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {describe(name)}")
+    return 0
+
+
+def _cmd_show(args) -> int:
+    from .experiments import load_experiment
+    from .tomlio import dumps_toml
+
+    sys.stdout.write(dumps_toml(load_experiment(args.experiment, args.set).to_dict()))
+    return 0
+
+
+def _cmd_plot(args) -> int:
+    src = Path(args.result)
+    if not src.is_file():
+        raise ConfigError(f"result file {str(src)!r} does not exist")
+    from .plotting import plot_run
+    from .result import load_result
+
+    out = Path(args.out) if args.out else src.with_suffix(".png")
+    plot_run(load_result(src), out)
+    print(f"wrote {out}")
+    return 0
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed {text!r} is not allowed: must be an integer >= 0") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--seed {value} is not allowed: must be an integer >= 0")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other error of the command."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="reservoir-motor", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_set(p):
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config key, e.g. network.n_neurons=300 (repeatable)")
+
+    p = sub.add_parser("run", help="simulate one experiment and write its HDF5 result")
+    p.add_argument("experiment", help="a name from `reservoir-motor list` or a path to a TOML file")
+    p.add_argument("--seed", type=_seed, default=0)
+    add_set(p)
+    p.add_argument("--out", default="results", help="output directory or .h5 file (default: results/)")
+    p.add_argument("--plot", action="store_true", help="also write the run figure next to the result")
+    p.add_argument("--json", action="store_true", help="print one JSON line with the summary on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("list", help="list the bundled experiments")
+    p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("show", help="print the fully resolved config of an experiment as TOML")
+    p.add_argument("experiment")
+    add_set(p)
+    p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("plot", help="draw the run figure of a result file")
+    p.add_argument("result", help="an .h5 file written by `run`")
+    p.add_argument("--out", help="figure file (.png or .pdf; default: next to the result)")
+    p.set_defaults(func=_cmd_plot)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, OSError) as exc:  # bad input or unreadable files: one line, no traceback
+        print(f"reservoir-motor: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

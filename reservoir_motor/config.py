@@ -1,0 +1,327 @@
+"""Frozen experiment descriptions and their validation.
+
+An experiment is five sections -- ``network``, ``task``, ``rule``, ``schedule``, ``recording`` -- each a
+frozen dataclass. Every field declares its type, unit, allowed values and meaning in its metadata; one
+validator reads that metadata, so a bad value is always reported the same way: the dotted key, the value,
+and what is allowed. The same metadata generates the config reference in the docs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value; the message names the key, the value and what is allowed."""
+
+
+def _f(default, doc, *, unit="", lo=None, hi=None, lo_open=False, choices=None):
+    """A config field with its documentation and allowed range (``lo_open``: lower bound excluded)."""
+    meta = dict(doc=doc, unit=unit, lo=lo, hi=hi, lo_open=lo_open, choices=choices)
+    if isinstance(default, (list, tuple)):
+        return field(default_factory=lambda: tuple(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _allowed(meta, ftype) -> str:
+    if meta["choices"]:
+        return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    kind = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}.get(
+        ftype, "a list of numbers"
+    )
+    parts = [kind]
+    if meta["lo"] is not None:
+        parts.append(f"{'>' if meta['lo_open'] else '>='} {meta['lo']}")
+    if meta["hi"] is not None:
+        parts.append(f"<= {meta['hi']}")
+    return " ".join(parts[:1]) + (" " + " and ".join(parts[1:]) if len(parts) > 1 else "")
+
+
+def _coerce(section: str, f: dataclasses.Field, value: Any) -> Any:
+    """Check one field's type and range; return the value in its canonical type."""
+    key = f"{section}.{f.name}"
+    meta, ftype = f.metadata, f.type
+
+    def bad():
+        return ConfigError(f"{key} = {value!r} is not allowed: must be {_allowed(meta, ftype)}")
+
+    if ftype == "bool":
+        if not isinstance(value, bool):
+            raise bad()
+        return value
+    if ftype == "str":
+        if not isinstance(value, str) or (meta["choices"] and value not in meta["choices"]):
+            raise bad()
+        return value
+    if ftype == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise bad()
+    elif ftype == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise bad()
+        value = float(value)
+    else:  # tuple of floats
+        if not isinstance(value, (list, tuple)) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value
+        ):
+            raise bad()
+        value = tuple(float(v) for v in value)
+        if any(_out_of_range(meta, v) for v in value):
+            raise bad()
+        return value
+    if _out_of_range(meta, value):
+        raise bad()
+    return value
+
+
+def _out_of_range(meta, v) -> bool:
+    lo, hi = meta["lo"], meta["hi"]
+    if lo is not None and (v <= lo if meta["lo_open"] else v < lo):
+        return True
+    return hi is not None and v > hi
+
+
+class _Section:
+    """Validates every field from its metadata after construction."""
+
+    SECTION = ""
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _coerce(self.SECTION, f, getattr(self, f.name)))
+        self._check()
+
+    def _check(self):
+        """Cross-field checks of one section."""
+
+    def _fail(self, name, why):
+        raise ConfigError(f"{self.SECTION}.{name} = {getattr(self, name)!r} is not allowed: {why}")
+
+
+@dataclass(frozen=True)
+class NetworkConfig(_Section):
+    """The reservoir: a sparse random rate network with output feedback (spec section 2)."""
+
+    SECTION = "network"
+    n_neurons: int = _f(1000, "number of reservoir neurons N", lo=1)
+    connection_prob: float = _f(0.1, "probability p that a recurrent connection exists", lo=0, hi=1, lo_open=True)
+    gain: float = _f(1.5, "recurrent gain lambda; J entries are N(0,1) * gain / sqrt(p N)", lo=0)
+    tau_ms: float = _f(10.0, "membrane time constant tau", unit="ms", lo=0, lo_open=True)
+    dt_ms: float = _f(0.2, "Euler time step; must not exceed tau_ms", unit="ms", lo=0, lo_open=True)
+    noise_amplitude: float = _f(0.025, "rate noise alpha: U(-alpha, alpha) per neuron and step, training only", lo=0)
+    feedback_amplitude: float = _f(1.0, "output feedback weights Q are U(-a, a)", lo=0)
+    init_state_amplitude: float = _f(0.5, "initial state x(0) is U(-a, a)", lo=0)
+    rls_regularisation: float = _f(10.0, "gamma: the RLS matrix starts at P(0) = I / gamma", lo=0, lo_open=True)
+
+    def _check(self):
+        if self.dt_ms > self.tau_ms:
+            self._fail("dt_ms", f"must be <= network.tau_ms = {self.tau_ms} (Euler steps longer than tau)")
+
+
+EFFECTORS = ("identity", "arm")
+TARGETS = ("butterfly",)
+
+
+@dataclass(frozen=True)
+class TaskConfig(_Section):
+    """The motor environment: what the output drives and the curve to draw (spec section 6)."""
+
+    SECTION = "task"
+    effector: str = _f("identity", "how outputs move the hand: 'identity' (Task 1) or 'arm' (joint angles)",
+                       choices=EFFECTORS)
+    target: str = _f("butterfly", "the closed curve to draw each period", choices=TARGETS)
+    duration_ms: float = _f(10000.0, "length of one period (trial); the target repeats every period",
+                            unit="ms", lo=0, lo_open=True)
+    target_scale: float = _f(14.4734, "the butterfly radius is divided by this ('max r' of the scripts)",
+                             lo=0, lo_open=True)
+    arm_lengths: tuple = _f((), "segment lengths of the arm, shoulder first (arm effector only)",
+                            lo=0, lo_open=True)
+    costs: tuple = _f((), "movement cost c_j per joint, added to the error as c_j |z_j - zbar_j|", lo=0)
+
+    def _check(self):
+        if self.effector == "arm" and not self.arm_lengths:
+            self._fail("arm_lengths", "the arm effector needs at least one segment length")
+        if self.effector == "identity" and self.arm_lengths:
+            self._fail("arm_lengths", "only the arm effector has segments; use task.effector = 'arm'")
+        if self.costs and len(self.costs) != self.n_outputs:
+            self._fail("costs", f"needs one cost per output ({self.n_outputs})")
+
+    @property
+    def n_outputs(self) -> int:
+        """Outputs of the network: the 2-D position, or one angle per joint."""
+        return len(self.arm_lengths) if self.effector == "arm" else 2
+
+
+RULES = ("force", "rmhl", "supertrex")
+
+
+@dataclass(frozen=True)
+class RuleConfig(_Section):
+    """The learning rule and its hyperparameters (spec section 3; defaults of Task1_ST.m)."""
+
+    SECTION = "rule"
+    name: str = _f("supertrex", "learning rule", choices=RULES)
+    learning_rate: float = _f(5e-4, "eta of the exploratory (reward-modulated) update", lo=0)
+    phi: str = _f("rewarded", "reward function Phi: 'rewarded' (update only when the error fell, Task 1 "
+                  "scripts) or 'odd' (reinforce and anti-reinforce)", choices=("rewarded", "odd"))
+    phi_gain: float = _f(5.0, "Phi(u) = gain |u|^exponent", lo=0)
+    phi_exponent: float = _f(0.25, "exponent of Phi", lo=0, lo_open=True)
+    psi_prefactor: float = _f(0.025, "exploration amplitude Psi(ebar) = prefactor (10 ebar)^exponent", lo=0)
+    psi_exponent: float = _f(0.25, "exponent of Psi", lo=0, lo_open=True)
+    initial_exploration: float = _f(0.01, "exploration amplitude before the first update", lo=0)
+    error_filter: float = _f(0.2, "a_e of the fast error filter ebar <- (1 - a_e) ebar + a_e e", lo=0, hi=1,
+                             lo_open=True)
+    output_filter: float = _f(0.2, "a_z of the output filter zbar <- (1 - a_z) zbar + a_z z", lo=0, hi=1,
+                              lo_open=True)
+    supervisor: str = _f("raw", "SUPERTREX mastery target: 'raw' exploratory output or its 'filtered' zbar",
+                         choices=("raw", "filtered"))
+    kappa: float = _f(0.5, "size of the SUPERTREX transfer step (1 = full RLS step)", lo=0, hi=1)
+    transfer_threshold: float = _f(1.5e-3, "SUPERTREX transfers while ebar is below this", lo=0)
+    gate_steepness: float = _f(5e5, "gate g = 0.5 - 0.5 tanh(steepness (ebar - threshold))", lo=0, lo_open=True)
+    rls_every: int = _f(10, "steps between RLS updates", lo=1)
+
+
+FEEDBACK_MODES = ("target", "replay", "autonomous")
+
+
+@dataclass(frozen=True)
+class ScheduleConfig(_Section):
+    """Training and test phases (spec section 4)."""
+
+    SECTION = "schedule"
+    n_train_trials: int = _f(10, "training periods", lo=1)
+    n_test_trials: int = _f(5, "test periods: weights frozen, no noise, exploratory pathway removed", lo=0)
+    test_feedback: str = _f("target", "feedback during the test: the 'target' (teacher forcing, Task 1), a "
+                            "'replay' of the training output, or the network's own output ('autonomous')",
+                            choices=FEEDBACK_MODES)
+    replay_lag_trials: int = _f(5, "replay feeds back the output of this many periods earlier (at most "
+                                "n_train_trials: the last training periods are replayed in a loop)", lo=1)
+
+
+@dataclass(frozen=True)
+class RecordingConfig(_Section):
+    """What is kept from a run and how it is judged (spec section 5)."""
+
+    SECTION = "recording"
+    record_every: int = _f(10, "steps between stored trace samples", lo=1)
+    distance_filter: float = _f(2e-4, "a_m of the slow error filter m <- (1 - a_m) m + a_m e (1000 ms)",
+                                lo=0, hi=1, lo_open=True)
+    satisfactory_below: float = _f(0.5, "a run is satisfactory if its deviation is below this", lo=0, lo_open=True)
+    divergence_bound: float = _f(1e3, "a run diverges when an output leaves [-bound, bound] or turns non-finite",
+                                 lo=0, lo_open=True)
+
+
+SECTIONS = {
+    "network": NetworkConfig,
+    "task": TaskConfig,
+    "rule": RuleConfig,
+    "schedule": ScheduleConfig,
+    "recording": RecordingConfig,
+}
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A complete, validated experiment: one value for every key."""
+
+    name: str = "custom"
+    description: str = ""
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    rule: RuleConfig = field(default_factory=RuleConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    recording: RecordingConfig = field(default_factory=RecordingConfig)
+
+    def __post_init__(self):
+        if self.rule.name == "force" and self.task.effector != "identity":
+            raise ConfigError(
+                f"rule.name = 'force' is not allowed with task.effector = {self.task.effector!r}: FORCE needs "
+                "the target output at every step, but an arm task only gives a scalar reward (the target joint "
+                "angles are unknown); use 'rmhl' or 'supertrex'"
+            )
+        if self.schedule.test_feedback == "target" and self.task.effector != "identity":
+            raise ConfigError(
+                "schedule.test_feedback = 'target' is not allowed with an arm: the target joint angles are "
+                "unknown; use 'replay' or 'autonomous'"
+            )
+        steps = self.task.duration_ms / self.network.dt_ms
+        if abs(steps - round(steps)) > 1e-6 * steps or round(steps) < 2:
+            raise ConfigError(
+                f"task.duration_ms = {self.task.duration_ms} is not allowed: must be a whole number (>= 2) of "
+                f"network.dt_ms = {self.network.dt_ms} steps"
+            )
+
+    @property
+    def n_period_steps(self) -> int:
+        return round(self.task.duration_ms / self.network.dt_ms)
+
+    @property
+    def replay_lag_steps(self) -> int:
+        return min(self.schedule.replay_lag_trials, self.schedule.n_train_trials) * self.n_period_steps
+
+    @property
+    def n_train_steps(self) -> int:
+        return self.schedule.n_train_trials * self.n_period_steps
+
+    @property
+    def n_steps(self) -> int:
+        return (self.schedule.n_train_trials + self.schedule.n_test_trials) * self.n_period_steps
+
+    def to_dict(self) -> dict:
+        """Every key, as plain TOML-compatible values."""
+        out = {"name": self.name, "description": self.description}
+        for sec in SECTIONS:
+            out[sec] = {k: list(v) if isinstance(v, tuple) else v
+                        for k, v in dataclasses.asdict(getattr(self, sec)).items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ExperimentConfig":
+        """Build from nested dicts; unknown sections or keys are errors naming what is allowed."""
+        data = dict(data)
+        kwargs = {"name": str(data.pop("name", "custom")), "description": str(data.pop("description", ""))}
+        for sec, value in data.items():
+            if sec not in SECTIONS:
+                raise ConfigError(f"unknown section {sec!r}: allowed are {', '.join(SECTIONS)}")
+            if not isinstance(value, dict):
+                raise ConfigError(f"{sec} must be a table of keys, got {value!r}")
+            known = {f.name for f in dataclasses.fields(SECTIONS[sec])}
+            for key in value:
+                if key not in known:
+                    raise ConfigError(f"unknown key {sec}.{key}: allowed keys are {', '.join(sorted(known))}")
+            kwargs[sec] = SECTIONS[sec](**value)
+        return cls(**kwargs)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``section.key=value``; the value is read as TOML (``300``, ``[1.8, 1.8]``) or else a string."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r} is not allowed: write KEY=VALUE, e.g. network.n_neurons=300")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.split("."), value
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Return a copy of nested config ``data`` with ``KEY=VALUE`` overrides applied."""
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for text in overrides:
+        path, value = parse_override(text)
+        if len(path) == 1 and path[0] in ("name", "description"):
+            data[path[0]] = str(value)
+            continue
+        if len(path) != 2 or path[0] not in SECTIONS:
+            raise ConfigError(f"unknown key {'.'.join(path)!r}: keys look like SECTION.KEY with SECTION one of "
+                              f"{', '.join(SECTIONS)}")
+        data.setdefault(path[0], {})[path[1]] = value
+    return data

@@ -1,0 +1,185 @@
+"""A run's result: metrics, downsampled traces, final weights and provenance; HDF5 storage.
+
+File layout (schema 1)::
+
+    /                 attrs: schema_version, complete, experiment, seed, config_toml, config_digest,
+                             package_version, git_commit, python_version, numpy_version, numba_version,
+                             h5py_version, created_utc
+    /metrics          attrs: deviation, deviation_median, deviation_std, satisfactory, diverged,
+                             diverged_step, n_steps, n_steps_planned, n_train_steps, wall_s, ...
+    /traces/*         time_ms, z, z_exploratory, hand, target, distance, error,
+                      norm_exploratory, norm_mastery, gate   (every record_every steps)
+    /weights/*        w_exploratory, w_mastery (n_out x N, at the end of the run)
+
+Files are written under a temporary name and renamed when complete, so a file with the final name is
+always whole.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import ConfigError, ExperimentConfig
+from .tomlio import dumps_toml, loads_toml
+
+SCHEMA_VERSION = 1
+
+
+def config_digest(config: ExperimentConfig) -> str:
+    """A short stable hash of every config value (the name and description excluded)."""
+    data = config.to_dict()
+    data.pop("name"), data.pop("description")
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _git_commit() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5)
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if out.returncode != 0:
+        return "unknown (installed copy, not a git checkout)"
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+_PROVENANCE: dict | None = None
+
+
+def provenance() -> dict:
+    """Versions and commit of the code that produced a result (computed once per process)."""
+    global _PROVENANCE
+    if _PROVENANCE is None:
+        import h5py
+        import numba
+
+        from . import __version__
+        _PROVENANCE = dict(package_version=__version__, git_commit=_git_commit(),
+                           python_version=platform.python_version(), numpy_version=np.__version__,
+                           numba_version=numba.__version__, h5py_version=h5py.__version__)
+    return dict(_PROVENANCE)
+
+
+@dataclass
+class Result:
+    """Everything kept from one run of ``config`` with ``seed``."""
+
+    config: ExperimentConfig
+    seed: int
+    metrics: dict
+    traces: dict = field(repr=False)
+    weights: dict = field(repr=False)
+    provenance: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def deviation(self):
+        return self.metrics["deviation"]
+
+    @property
+    def diverged(self) -> bool:
+        return self.metrics["diverged"]
+
+    @classmethod
+    def from_run(cls, config, seed, rec, state, target, *, diverged_step, wall_s, provenance):
+        """Summarise the arrays of a finished (or diverged) run."""
+        n_train, n_planned = config.n_train_steps, config.n_steps
+        diverged = diverged_step >= 0
+        n_done = diverged_step if diverged else n_planned  # the step that diverged is not kept
+        metrics = dict(diverged=diverged, diverged_step=diverged_step, n_steps=n_done,
+                       n_steps_planned=n_planned, n_train_steps=n_train, wall_s=wall_s,
+                       deviation=None, deviation_median=None, deviation_std=None, satisfactory=False,
+                       train_distance_final=float(rec.distance[min(n_done, n_train) - 1]) if n_done else None)
+        if not diverged and n_planned > n_train:
+            window = rec.distance[n_train:n_planned]  # the test samples (spec section 5)
+            metrics.update(deviation=float(window.mean()), deviation_median=float(np.median(window)),
+                           deviation_std=float(window.std(ddof=1)) if window.size > 1 else 0.0)
+            metrics["satisfactory"] = metrics["deviation"] < config.recording.satisfactory_below
+        every = config.recording.record_every
+        n_rec = -(-n_done // every)
+        steps = np.arange(n_rec) * every
+        traces = dict(
+            time_ms=steps * config.network.dt_ms, z=rec.z[:n_rec], z_exploratory=rec.z_exp[:n_rec],
+            hand=rec.hand[:n_rec], target=target[steps % config.n_period_steps],
+            distance=rec.distance[steps], error=rec.error[steps],
+            norm_exploratory=rec.norm_exp[:n_rec], norm_mastery=rec.norm_mst[:n_rec], gate=rec.gate[:n_rec],
+        )
+        weights = dict(w_exploratory=state.W_exp.copy(), w_mastery=state.W_mst.copy())
+        return cls(config=config, seed=seed, metrics=metrics, traces=traces, weights=weights,
+                   provenance=provenance)
+
+    def default_filename(self) -> str:
+        return f"{self.config.name}-{config_digest(self.config)}-seed{self.seed}.h5"
+
+    def summary(self, path=None) -> dict:
+        """The one-line summary printed by ``reservoir-motor run --json``."""
+        m = self.metrics
+        return dict(experiment=self.config.name, seed=self.seed, deviation=m["deviation"],
+                    satisfactory=m["satisfactory"], diverged=m["diverged"], n_steps=m["n_steps"],
+                    wall_s=round(m["wall_s"], 3), path=None if path is None else str(path))
+
+    def save(self, path) -> Path:
+        """Write the result to ``path`` (a ``.h5`` file, or a directory for the default name), atomically."""
+        import h5py
+
+        path = Path(path)
+        if path.is_dir() or path.suffix == "":
+            path.mkdir(parents=True, exist_ok=True)
+            path = path / self.default_filename()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        try:
+            with h5py.File(tmp, "w") as f:
+                f.attrs.update(schema_version=SCHEMA_VERSION, complete=False, experiment=self.config.name,
+                               seed=self.seed, config_toml=dumps_toml(self.config.to_dict()),
+                               config_digest=config_digest(self.config),
+                               created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                               **self.provenance)
+                g = f.create_group("metrics")
+                for key, value in self.metrics.items():
+                    g.attrs[key] = np.nan if value is None else value
+                for group, arrays in (("traces", self.traces), ("weights", self.weights)):
+                    g = f.create_group(group)
+                    for key, arr in arrays.items():
+                        g.create_dataset(key, data=arr, compression="gzip", compression_opts=4, shuffle=True)
+                f.attrs["complete"] = True
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return path
+
+
+def load_result(path) -> Result:
+    """Read a result file written by :meth:`Result.save`; refuses incomplete or foreign files."""
+    import h5py
+
+    path = Path(path)
+    with h5py.File(path, "r") as f:
+        if f.attrs.get("schema_version") != SCHEMA_VERSION or not f.attrs.get("complete", False):
+            raise ConfigError(f"{path} is not a complete reservoir-motor result (schema {SCHEMA_VERSION})")
+        config = ExperimentConfig.from_dict(loads_toml(f.attrs["config_toml"]))
+        metrics = {}
+        for key, value in f["metrics"].attrs.items():
+            value = value.item() if isinstance(value, np.generic) else value
+            metrics[key] = None if isinstance(value, float) and np.isnan(value) else value
+        metrics["diverged"] = bool(metrics["diverged"])
+        metrics["satisfactory"] = bool(metrics["satisfactory"])
+        traces = {k: v[()] for k, v in f["traces"].items()}
+        weights = {k: v[()] for k, v in f["weights"].items()}
+        prov_keys = ("package_version", "git_commit", "python_version", "numpy_version", "numba_version",
+                     "h5py_version", "created_utc")
+        prov = {k: str(f.attrs[k]) for k in prov_keys if k in f.attrs}
+        return Result(config=config, seed=int(f.attrs["seed"]), metrics=metrics, traces=traces,
+                      weights=weights, provenance=prov)

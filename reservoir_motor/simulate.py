@@ -1,0 +1,123 @@
+"""Run one experiment: validate, prepare arrays, call the compiled loop, summarise.
+
+``simulate(config, seed)`` is a pure function of its arguments: the same pair gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+from . import _kernel as K
+from .config import ExperimentConfig
+from .envs import make_target
+from .network import make_network, make_streams
+from .result import Result, provenance
+
+_RULES = {"force": K.RULE_FORCE, "rmhl": K.RULE_RMHL, "supertrex": K.RULE_SUPERTREX}
+_FEEDBACK = {"target": K.FEEDBACK_TARGET, "replay": K.FEEDBACK_REPLAY, "autonomous": K.FEEDBACK_AUTONOMOUS}
+_EFFECTORS = {"identity": K.EFFECTOR_IDENTITY, "arm": K.EFFECTOR_ARM}
+
+
+def _replay_steps(config: ExperimentConfig) -> int:
+    """Length of the replay buffer: only a replaying test needs more than one slot."""
+    return config.replay_lag_steps if config.schedule.test_feedback == "replay" else 1
+
+
+def kernel_params(config: ExperimentConfig) -> K.Params:
+    """The scalars of the compiled loop, from a validated config."""
+    net, rule, sched, recd = config.network, config.rule, config.schedule, config.recording
+    return K.Params(
+        rule=_RULES[rule.name], effector=_EFFECTORS[config.task.effector],
+        test_feedback=_FEEDBACK[sched.test_feedback],
+        n_train_steps=config.n_train_steps, n_period_steps=config.n_period_steps,
+        replay_lag=_replay_steps(config), rls_every=rule.rls_every,
+        record_every=recd.record_every,
+        dt_over_tau=net.dt_ms / net.tau_ms, noise_amplitude=net.noise_amplitude,
+        learning_rate=rule.learning_rate, phi_odd=rule.phi == "odd", phi_gain=rule.phi_gain,
+        phi_exponent=rule.phi_exponent, psi_prefactor=rule.psi_prefactor, psi_exponent=rule.psi_exponent,
+        error_filter=rule.error_filter, output_filter=rule.output_filter,
+        supervisor_filtered=rule.supervisor == "filtered", kappa=rule.kappa,
+        threshold=rule.transfer_threshold, gate_steepness=rule.gate_steepness,
+        distance_filter=recd.distance_filter, divergence_bound=recd.divergence_bound,
+    )
+
+
+def initial_state(config: ExperimentConfig, x0: np.ndarray) -> K.State:
+    """Fresh state arrays: r(0) = tanh(x(0)) without noise, zero readouts, P = I / gamma."""
+    n, n_out = config.network.n_neurons, config.task.n_outputs
+    scalars = np.zeros(K.N_SCALARS)
+    scalars[K.S_BETA] = config.rule.initial_exploration
+    scalars[K.S_DIVERGED] = -1.0
+    needs_p = config.rule.name != "rmhl"
+    return K.State(
+        x=x0.copy(), r=np.tanh(x0), Jr=np.zeros(n), fb=np.zeros(n_out),
+        z=np.zeros(n_out), z_exp=np.zeros(n_out), z_mst=np.zeros(n_out), zbar=np.zeros(n_out),
+        hand=np.zeros(2), W_exp=np.zeros((n_out, n)), W_mst=np.zeros((n_out, n)),
+        P=np.eye(n) / config.network.rls_regularisation if needs_p else np.zeros((1, 1)),
+        k=np.zeros(n), pend_k=np.zeros(n),
+        replay=np.zeros((_replay_steps(config), n_out)),
+        scalars=scalars,
+    )
+
+
+def empty_record(config: ExperimentConfig) -> K.Record:
+    n_steps, n_out = config.n_steps, config.task.n_outputs
+    n_rec = -(-n_steps // config.recording.record_every)
+    return K.Record(
+        error=np.zeros(n_steps), distance=np.zeros(n_steps),
+        z=np.zeros((n_rec, n_out)), z_exp=np.zeros((n_rec, n_out)), hand=np.zeros((n_rec, 2)),
+        norm_exp=np.zeros(n_rec), norm_mst=np.zeros(n_rec), gate=np.zeros(n_rec),
+    )
+
+
+def no_schedule() -> np.ndarray:
+    """An empty manipulation schedule: rows of (kind, start_step, stop_step, value)."""
+    return np.zeros((0, 4))
+
+
+def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, int], None] | None = None,
+             n_chunks: int = 50) -> Result:
+    """Simulate one run of ``config`` with ``seed`` and return its :class:`Result`.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        A validated experiment.
+    seed : int
+        Seeds the network, initial state, reservoir noise and exploration streams.
+    progress : callable, optional
+        Called as ``progress(steps_done, n_steps)`` between chunks of the compiled loop.
+    n_chunks : int
+        The run is cut into this many calls of the compiled loop, only to report progress.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed = {seed!r} is not allowed: must be an integer >= 0")
+    t0 = time.perf_counter()
+    streams = make_streams(int(seed))
+    net = make_network(config, streams)
+    target = make_target(config)
+    params = kernel_params(config)
+    state = initial_state(config, net.x0)
+    rec = empty_record(config)
+    arm = np.asarray(config.task.arm_lengths, dtype=np.float64)
+    costs = np.asarray(config.task.costs, dtype=np.float64)
+    schedule = no_schedule()
+
+    J_data, J_indices, J_indptr = net.csr_arrays()
+    n_steps = config.n_steps
+    bounds = np.unique(np.linspace(0, n_steps, max(1, n_chunks) + 1).astype(np.int64))
+    done = 0
+    for s0, s1 in zip(bounds[:-1], bounds[1:], strict=True):
+        done = K.run_steps(int(s0), int(s1), params, J_data, J_indices, J_indptr, net.Q, target,
+                           arm, costs, schedule, state, rec, streams["reservoir_noise"],
+                           streams["exploration"])
+        if progress is not None:
+            progress(int(done), n_steps)
+        if done < s1:
+            break
+    diverged_step = int(state.scalars[K.S_DIVERGED])
+    return Result.from_run(config, int(seed), rec, state, target, diverged_step=diverged_step,
+                           wall_s=time.perf_counter() - t0, provenance=provenance())

@@ -1,0 +1,31 @@
+"""Reading and writing the small TOML subset of experiment files (scalars, strings, lists, one level of tables)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+
+def _value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # a JSON string is a valid TOML basic string
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {v!r} as TOML")
+
+
+def dumps_toml(data: dict) -> str:
+    """Top-level keys first, then one ``[table]`` per nested dict."""
+    lines = [f"{k} = {_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    for name, table in data.items():
+        if isinstance(table, dict):
+            lines += ["", f"[{name}]"] + [f"{k} = {_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def loads_toml(text: str) -> dict:
+    return tomllib.loads(text)

@@ -1,0 +1,79 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import SMALL
+
+from reservoir_motor import load_result
+from reservoir_motor.cli import main
+
+SETS = [arg for key in SMALL for arg in ("--set", key)]
+
+
+def run_cli(*args):
+    """The real console entry point, in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "reservoir_motor.cli", *args], capture_output=True, text=True)
+
+
+def test_cli_run_json_prints_one_line_and_writes_the_file(tmp_path):
+    proc = run_cli("run", "task1-supertrex", "--seed", "3", *SETS, "--out", str(tmp_path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1
+    summary = json.loads(lines[0])
+    assert set(summary) == {"experiment", "seed", "deviation", "satisfactory", "diverged", "n_steps", "wall_s",
+                            "path"}
+    assert summary["experiment"] == "task1-supertrex" and summary["seed"] == 3
+    back = load_result(summary["path"])
+    assert back.metrics["deviation"] == summary["deviation"]
+    assert "100.0%" in proc.stderr  # the progress bar reached the end
+
+
+def test_cli_run_quiet_prints_nothing(tmp_path):
+    proc = run_cli("run", "task1-force", *SETS, "--out", str(tmp_path), "--quiet")
+    assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == ""
+    assert len(list(tmp_path.glob("*.h5"))) == 1
+
+
+@pytest.mark.parametrize("args,words", [
+    (["run", "nosuch"], ["unknown experiment", "task1-supertrex"]),
+    (["run", "task1-force", "--set", "network.n_neurons=-5"], ["network.n_neurons", "-5", ">= 1"]),
+    (["run", "task1-force", "--set", "network.dt_ms=20"], ["network.dt_ms", "20", "tau_ms"]),
+    (["run", "task1-force", "--set", "network.n_neurons=many"], ["network.n_neurons", "'many'", "integer"]),
+    (["run", "task1-force", "--set", "network.size=5"], ["unknown key network.size", "n_neurons"]),
+    (["run", "task1-force", "--seed", "x"], ["--seed", "integer"]),
+    (["run", "/no/such/file.toml"], ["does not exist"]),
+    (["plot", "/no/such/result.h5"], ["does not exist"]),
+])
+def test_cli_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, words):
+    proc = run_cli(*args, "--out", str(tmp_path)) if args[0] == "run" else run_cli(*args)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for word in words:
+        assert word in lines[0]
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_list_names_every_bundled_experiment(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("task1-force", "task1-rmhl", "task1-supertrex"):
+        assert name in out
+
+
+def test_cli_show_prints_every_key_with_overrides(capsys):
+    assert main(["show", "task1-rmhl", "--set", "network.n_neurons=321"]) == 0
+    out = capsys.readouterr().out
+    assert "n_neurons = 321" in out and "[recording]" in out and "transfer_threshold" in out
+
+
+def test_cli_run_then_plot_writes_a_png(tmp_path):
+    proc = run_cli("run", "task1-supertrex", *SETS, "--out", str(tmp_path), "--json", "--quiet")
+    path = json.loads(proc.stdout)["path"]
+    proc = run_cli("plot", path, "--out", str(tmp_path / "fig.png"))
+    assert proc.returncode == 0, proc.stderr
+    png = (tmp_path / "fig.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000

@@ -1,0 +1,121 @@
+import dataclasses
+
+import pytest
+
+from reservoir_motor import ConfigError, ExperimentConfig, experiment_names, load_experiment
+from reservoir_motor.config import SECTIONS, apply_overrides
+from reservoir_motor.tomlio import dumps_toml, loads_toml
+
+# One invalid value per field: (key, value, words the message must contain).
+INVALID = [
+    ("network.n_neurons", -5, "integer >= 1"),
+    ("network.n_neurons", 2.5, "integer"),
+    ("network.n_neurons", "abc", "integer"),
+    ("network.connection_prob", 0.0, "> 0"),
+    ("network.connection_prob", 1.5, "<= 1"),
+    ("network.gain", -1.0, ">= 0"),
+    ("network.tau_ms", 0.0, "> 0"),
+    ("network.dt_ms", 20.0, "tau_ms"),
+    ("network.dt_ms", -0.1, "> 0"),
+    ("network.noise_amplitude", -0.1, ">= 0"),
+    ("network.feedback_amplitude", "big", "number"),
+    ("network.init_state_amplitude", -1.0, ">= 0"),
+    ("network.rls_regularisation", 0.0, "> 0"),
+    ("task.effector", "leg", "'identity', 'arm'"),
+    ("task.target", "heart", "'butterfly'"),
+    ("task.duration_ms", 0.0, "> 0"),
+    ("task.duration_ms", 10.1, "whole number"),
+    ("task.target_scale", 0.0, "> 0"),
+    ("task.arm_lengths", [1.0, 1.0], "arm effector"),
+    ("task.costs", [0.1, 0.1, 0.1], "one cost per output"),
+    ("task.costs", [-1.0, 0.0], ">= 0"),
+    ("rule.name", "backprop", "'force', 'rmhl', 'supertrex'"),
+    ("rule.learning_rate", -1.0, ">= 0"),
+    ("rule.phi", "even", "'rewarded', 'odd'"),
+    ("rule.phi_gain", -5.0, ">= 0"),
+    ("rule.phi_exponent", 0.0, "> 0"),
+    ("rule.psi_prefactor", -0.1, ">= 0"),
+    ("rule.psi_exponent", 0.0, "> 0"),
+    ("rule.initial_exploration", -0.01, ">= 0"),
+    ("rule.error_filter", 0.0, "> 0"),
+    ("rule.error_filter", 1.5, "<= 1"),
+    ("rule.output_filter", 2.0, "<= 1"),
+    ("rule.supervisor", "teacher", "'raw', 'filtered'"),
+    ("rule.kappa", 1.5, "<= 1"),
+    ("rule.transfer_threshold", -1.0, ">= 0"),
+    ("rule.gate_steepness", 0.0, "> 0"),
+    ("rule.rls_every", 0, ">= 1"),
+    ("schedule.n_train_trials", 0, ">= 1"),
+    ("schedule.n_test_trials", -1, ">= 0"),
+    ("schedule.test_feedback", "teacher", "'target', 'replay', 'autonomous'"),
+    ("schedule.replay_lag_trials", 0, ">= 1"),
+    ("recording.record_every", 0, ">= 1"),
+    ("recording.distance_filter", 0.0, "> 0"),
+    ("recording.satisfactory_below", 0.0, "> 0"),
+    ("recording.divergence_bound", -1.0, "> 0"),
+]
+
+
+def _all_keys():
+    return {f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
+
+
+def test_config_invalid_table_covers_every_field():
+    assert {key for key, _, _ in INVALID} == _all_keys()
+
+
+@pytest.mark.parametrize("key,value,allowed", INVALID)
+def test_config_invalid_value_names_key_value_and_range(key, value, allowed):
+    data = apply_overrides(load_experiment("task1-supertrex").to_dict(), [])
+    section, name = key.split(".")
+    data[section][name] = value
+    with pytest.raises(ConfigError) as info:
+        ExperimentConfig.from_dict(data)
+    message = str(info.value)
+    assert key in message and allowed in message
+    if not isinstance(value, list):
+        assert repr(value) in message or repr(float(value)) in message
+
+
+def test_config_unknown_key_and_section_are_errors():
+    with pytest.raises(ConfigError, match="unknown key network.n_neuron"):
+        load_experiment("task1-force", ["network.n_neuron=10"])
+    with pytest.raises(ConfigError, match="unknown section"):
+        ExperimentConfig.from_dict({"netwrk": {}})
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        load_experiment("task1-force", ["network.n_neurons"])
+
+
+def test_config_force_on_arm_is_refused_with_reason():
+    with pytest.raises(ConfigError, match="scalar reward"):
+        load_experiment("task1-force", ["task.effector='arm'", "task.arm_lengths=[1.8, 1.8]",
+                                        "schedule.test_feedback='replay'"])
+
+
+def test_config_overrides_parse_toml_values():
+    cfg = load_experiment("task1-rmhl", ["network.n_neurons=300", "schedule.n_train_trials=4",
+                                         "task.duration_ms=1000", "rule.phi=odd"])
+    assert cfg.network.n_neurons == 300 and cfg.schedule.n_train_trials == 4
+    assert cfg.task.duration_ms == 1000.0 and cfg.rule.phi == "odd"
+    assert cfg.n_period_steps == 5000 and cfg.n_steps == 9 * 5000
+
+
+def test_config_toml_round_trip_is_identity():
+    for name in experiment_names():
+        cfg = load_experiment(name)
+        assert ExperimentConfig.from_dict(loads_toml(dumps_toml(cfg.to_dict()))) == cfg
+
+
+def test_config_bundled_experiments_match_the_scripts():
+    st, rm, fo = (load_experiment(f"task1-{r}") for r in ("supertrex", "rmhl", "force"))
+    for cfg in (st, rm, fo):
+        assert cfg.network.n_neurons == 1000 and cfg.network.dt_ms == 0.2 and cfg.network.tau_ms == 10
+        assert cfg.n_steps == 750_000 and cfg.n_train_steps == 500_000
+        assert cfg.schedule.test_feedback == "target"
+    assert st.rule.supervisor == "raw" and st.rule.kappa == 0.5 and st.rule.transfer_threshold == 1.5e-3
+    assert st.rule.phi == rm.rule.phi == "rewarded" and st.rule.psi_prefactor == 0.025
+
+
+def test_config_unknown_experiment_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="task1-supertrex"):
+        load_experiment("task9")

@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+from conftest import small
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reservoir_motor import _kernel as K
+from reservoir_motor import simulate
+
+
+def test_simulate_same_seed_gives_identical_numbers():
+    cfg = small("task1-supertrex", "rule.transfer_threshold=1.0")
+    a, b = simulate(cfg, 3), simulate(cfg, 3)
+    assert a.deviation == b.deviation
+    np.testing.assert_array_equal(a.traces["z"], b.traces["z"])
+    np.testing.assert_array_equal(a.weights["w_mastery"], b.weights["w_mastery"])
+
+
+def test_simulate_different_seeds_differ():
+    cfg = small("task1-rmhl")
+    assert simulate(cfg, 1).deviation != simulate(cfg, 2).deviation
+
+
+@pytest.mark.parametrize("rule", ["force", "rmhl", "supertrex"])
+def test_simulate_chunking_does_not_change_the_run(rule):
+    cfg = small(f"task1-{rule}", "rule.transfer_threshold=1.0", "recording.record_every=1")
+    one, many = simulate(cfg, 5, n_chunks=1), simulate(cfg, 5, n_chunks=37)
+    for key in ("z", "hand", "distance", "norm_mastery", "norm_exploratory"):
+        np.testing.assert_array_equal(one.traces[key], many.traces[key])
+
+
+def test_simulate_divergence_is_detected_and_traces_kept_clean():
+    cfg = small("task1-rmhl", "rule.learning_rate=50.0", "recording.divergence_bound=5.0")
+    res = simulate(cfg, 0)
+    m = res.metrics
+    assert m["diverged"] and 0 < m["diverged_step"] < cfg.n_steps
+    assert m["deviation"] is None and not m["satisfactory"]
+    assert m["n_steps"] == m["diverged_step"]
+    for key, arr in res.traces.items():
+        assert np.all(np.isfinite(arr)), key
+    assert res.traces["time_ms"][-1] < m["diverged_step"] * cfg.network.dt_ms
+
+
+def test_simulate_progress_reports_every_chunk_up_to_the_end():
+    calls = []
+    cfg = small("task1-force")
+    simulate(cfg, 0, progress=lambda done, total: calls.append((done, total)), n_chunks=7)
+    assert len(calls) == 7 and calls[-1] == (cfg.n_steps, cfg.n_steps)
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+
+
+def test_simulate_closed_gate_never_touches_mastery_pathway():
+    # threshold 0: the gate is exactly 0 at every RLS step, so W_mst stays 0 and the test output is 0.
+    cfg = small("task1-supertrex", "rule.transfer_threshold=0.0")
+    res = simulate(cfg, 0)
+    assert not np.any(res.weights["w_mastery"])
+    assert np.all(res.traces["gate"] == 0.0)
+    test = slice(cfg.n_train_steps // cfg.recording.record_every, None)
+    assert not np.any(res.traces["z"][test])
+
+
+def test_simulate_supertrex_test_output_is_the_mastery_pathway_alone():
+    cfg = small("task1-supertrex", "rule.transfer_threshold=10.0")
+    res = simulate(cfg, 0)
+    test = slice(cfg.n_train_steps // cfg.recording.record_every, None)
+    assert not np.any(res.traces["z_exploratory"][test])
+    assert np.any(res.weights["w_mastery"]) and np.any(res.weights["w_exploratory"])
+
+
+def test_simulate_rejects_bad_seed():
+    with pytest.raises(ValueError, match="seed"):
+        simulate(small(), -1)
+
+
+def test_simulate_force_learns_the_butterfly_at_small_size():
+    cfg = small("task1-force", "network.n_neurons=300", "task.duration_ms=400", "schedule.n_train_trials=6",
+                "schedule.n_test_trials=2")
+    res = simulate(cfg, 0)
+    zero_output_distance = np.sqrt(0.4416)
+    assert res.deviation < 0.3 * zero_output_distance
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=-40, max_value=40, allow_nan=False))
+def test_tanh_into_matches_libm_within_a_few_ulp(v):
+    x = np.array([v, -v])
+    out = np.empty(2)
+    K.tanh_into(x, out)
+    ref = np.tanh(x)
+    assert np.all(np.abs(out - ref) <= 8 * np.finfo(float).eps * np.abs(ref) + 1e-300)
+
+
+def test_tanh_into_is_odd_and_saturates():
+    x = np.array([0.0, 1e-300, 19.0, 25.0, -25.0, 1e308, -np.inf, np.inf])
+    out = np.empty_like(x)
+    K.tanh_into(x, out)
+    np.testing.assert_array_equal(out, [0.0, 1e-300, 1.0, 1.0, -1.0, 1.0, -1.0, 1.0])
+    x = np.array([np.nan])
+    K.tanh_into(x, x)
+    assert np.isnan(x[0])
