@@ -30,6 +30,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from .envs import arm
+
 RULE_FORCE, RULE_RMHL, RULE_SUPERTREX = 0, 1, 2
 FEEDBACK_TARGET, FEEDBACK_REPLAY, FEEDBACK_AUTONOMOUS = 0, 1, 2
 EFFECTOR_IDENTITY, EFFECTOR_ARM = 0, 1
@@ -173,22 +175,17 @@ def tanh_into(x, out):
         out[j] = math.copysign(e / (e + 2.0), v)
 
 
+_arm_tip = njit(**JIT)(arm.tip_position)
+
+
 @njit(**JIT)
 def hand_position(effector, z, arm_lengths, out):
-    """Map the output to the end effector: identity (Task 1) or planar-arm kinematics (spec 6.2)."""
+    """Map the output to the end effector: identity (Task 1) or the planar arm (``envs.arm``)."""
     if effector == EFFECTOR_IDENTITY:
         out[0] = z[0]
         out[1] = z[1]
     else:
-        phi = 0.0
-        hx = 0.0
-        hy = -2.0
-        for j in range(arm_lengths.size):
-            phi += np.pi * z[j]
-            hx += arm_lengths[j] * np.sin(phi)
-            hy += arm_lengths[j] * np.cos(phi)
-        out[0] = hx
-        out[1] = hy
+        _arm_tip(z, arm_lengths, out)
 
 
 @njit(**JIT)

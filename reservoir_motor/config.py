@@ -126,7 +126,7 @@ class NetworkConfig(_Section):
 
 
 EFFECTORS = ("identity", "arm")
-TARGETS = ("butterfly",)
+TARGET_NAMES = ("butterfly", "circle", "lemniscate", "lissajous")
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,8 @@ class TaskConfig(_Section):
     SECTION = "task"
     effector: str = _f("identity", "how outputs move the hand: 'identity' (Task 1) or 'arm' (joint angles)",
                        choices=EFFECTORS)
-    target: str = _f("butterfly", "the closed curve to draw each period", choices=TARGETS)
+    target: str = _f("butterfly", "the closed curve drawn each period: " + ", ".join(TARGET_NAMES)
+                     + ", or a .csv / .npy file of (x, y) points")
     duration_ms: float = _f(10000.0, "length of one period (trial); the target repeats every period",
                             unit="ms", lo=0, lo_open=True)
     target_scale: float = _f(14.4734, "the butterfly radius is divided by this ('max r' of the scripts)",
@@ -152,6 +153,24 @@ class TaskConfig(_Section):
             self._fail("arm_lengths", "only the arm effector has segments; use task.effector = 'arm'")
         if self.costs and len(self.costs) != self.n_outputs:
             self._fail("costs", f"needs one cost per output ({self.n_outputs})")
+        self._check_target()
+
+    def _check_target(self):
+        from .envs import targets
+
+        if self.target not in TARGET_NAMES:
+            if not self.target.endswith((".csv", ".npy")):
+                self._fail("target", f"must be one of {', '.join(TARGET_NAMES)} or a .csv / .npy file of points")
+            try:
+                points = targets.read_curve_file(self.target)
+            except ValueError as exc:
+                self._fail("target", str(exc))
+        else:
+            points = targets.curve(self.target, 1000, self.target_scale)
+        if self.effector == "arm":
+            why = targets.check_reachable(points, self.arm_lengths)
+            if why:
+                self._fail("target", why)
 
     @property
     def n_outputs(self) -> int:

@@ -22,7 +22,7 @@ INVALID = [
     ("network.init_state_amplitude", -1.0, ">= 0"),
     ("network.rls_regularisation", 0.0, "> 0"),
     ("task.effector", "leg", "'identity', 'arm'"),
-    ("task.target", "heart", "'butterfly'"),
+    ("task.target", "heart", "butterfly, circle, lemniscate, lissajous"),
     ("task.duration_ms", 0.0, "> 0"),
     ("task.duration_ms", 10.1, "whole number"),
     ("task.target_scale", 0.0, "> 0"),
