@@ -1,4 +1,4 @@
-"""The ``reservoir-motor`` command line: run, list, show, plot."""
+"""The ``reservoir-motor`` command line: run, list, show, plot, animate."""
 
 from __future__ import annotations
 
@@ -72,6 +72,24 @@ def _cmd_plot(args) -> int:
     return 0
 
 
+def _cmd_animate(args) -> int:
+    src = Path(args.result)
+    if not src.is_file():
+        raise ConfigError(f"result file {str(src)!r} does not exist")
+    from .animation import animate_run
+    from .result import load_result
+
+    out = Path(args.out) if args.out else src.with_suffix(".gif")
+    if out.suffix not in (".gif", ".mp4"):
+        raise ConfigError(f"--out {str(out)!r} is not allowed: the animation is written as .gif or .mp4")
+    try:
+        animate_run(load_result(src), out, n_frames=args.frames)
+    except ValueError as exc:
+        raise ConfigError(f"{src}: {exc}") from None
+    print(f"wrote {out}")
+    return 0
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -119,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("result", help="an .h5 file written by `run`")
     p.add_argument("--out", help="figure file (.png or .pdf; default: next to the result)")
     p.set_defaults(func=_cmd_plot)
+
+    p = sub.add_parser("animate", help="animate the test phase of a result (the arm drawing the curve)")
+    p.add_argument("result", help="an .h5 file written by `run`")
+    p.add_argument("--out", help="animation file (.gif or .mp4; default: next to the result, .gif)")
+    p.add_argument("--frames", type=int, default=150, help="number of frames (default 150)")
+    p.set_defaults(func=_cmd_animate)
     return parser
 
 

@@ -77,3 +77,16 @@ def test_cli_run_then_plot_writes_a_png(tmp_path):
     assert proc.returncode == 0, proc.stderr
     png = (tmp_path / "fig.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_cli_animate_writes_a_gif_of_the_arm(tmp_path):
+    proc = run_cli("run", "task2-supertrex", *SETS, "--set", "task.arm_lengths=[1.8, 1.2, 0.6]",
+                   "--out", str(tmp_path), "--json", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    path = json.loads(proc.stdout)["path"]
+    proc = run_cli("animate", path, "--out", str(tmp_path / "arm.gif"), "--frames", "12")
+    assert proc.returncode == 0, proc.stderr
+    from PIL import Image
+
+    with Image.open(tmp_path / "arm.gif") as im:
+        assert im.n_frames == 12
