@@ -81,6 +81,7 @@ def test_cli_run_then_plot_writes_a_png(tmp_path):
 
 def test_cli_animate_writes_a_gif_of_the_arm(tmp_path):
     proc = run_cli("run", "task2-supertrex", *SETS, "--set", "task.arm_lengths=[1.8, 1.2, 0.6]",
+                   "--set", "recording.record_every=1",
                    "--out", str(tmp_path), "--json", "--quiet")
     assert proc.returncode == 0, proc.stderr
     path = json.loads(proc.stdout)["path"]
