@@ -56,7 +56,7 @@ def animate_run(result, path, *, n_frames: int = 150, fps: int = 25, trail_perio
             limb.set_data(joints[:, 0], joints[:, 1])
         else:
             limb.set_data([hand[i, 0]], [hand[i, 1]])
-        title.set_text(f"{cfg.name}  seed {result.seed}  t = {tr['time_ms'][i] / 1000:.2f} s")
+        title.set_text(f"{cfg.name}  seed {result.seed}  t = {tr['time_ms'][i] / 1000:.3f} s")
         return trail, limb, title
 
     anim = FuncAnimation(fig, draw, frames=frames, blit=False)
