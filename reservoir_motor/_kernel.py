@@ -39,8 +39,8 @@ EFFECTOR_IDENTITY, EFFECTOR_ARM = 0, 1
 MANIP_DOPAMINE, MANIP_EXPLORATION_GAIN, MANIP_REWARD_BIAS, MANIP_LESION, MANIP_BLOCK_TRANSFER = 0, 1, 2, 3, 4
 
 # Scalar state, kept in one float array so that it survives between chunks.
-S_EBAR, S_BETA, S_M, S_PEND_C, S_DIVERGED = 0, 1, 2, 3, 4
-N_SCALARS = 5
+S_EBAR, S_BETA, S_M, S_PEND_C, S_DIVERGED, S_ESLOW, S_EBEST = 0, 1, 2, 3, 4, 5, 6
+N_SCALARS = 7
 
 # Compiler flags, in one place. Reassociation lets LLVM vectorise the reductions; NaN and inf semantics
 # are kept (no 'nnan'/'ninf'), so the divergence check stays valid. error_model='numpy' drops the
@@ -54,6 +54,7 @@ Params = namedtuple("Params", [
     "dt_over_tau", "noise_amplitude",
     "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor", "psi_exponent",
     "error_filter", "output_filter", "supervisor_filtered", "kappa", "threshold", "gate_steepness",
+    "transfer_moves", "adaptive_threshold", "slow_error_filter",
     "distance_filter", "divergence_bound",
 ])
 
@@ -293,6 +294,8 @@ def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, target, arm_lengths, co
         if s == 0:
             sc[S_EBAR] = e
             sc[S_M] = e
+            sc[S_ESLOW] = e
+            sc[S_EBEST] = np.inf
         else:
             sc[S_M] = (1.0 - p.distance_filter) * sc[S_M] + p.distance_filter * e
         rec.error[s] = e
@@ -302,6 +305,14 @@ def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, target, arm_lengths, co
         if training and s > 0:
             ebar = (1.0 - p.error_filter) * sc[S_EBAR] + p.error_filter * e
             sc[S_EBAR] = ebar
+            threshold = p.threshold
+            if p.adaptive_threshold > 0.0:
+                # the error averaged over about one period, and the lowest such average so far
+                sc[S_ESLOW] = (1.0 - p.slow_error_filter) * sc[S_ESLOW] + p.slow_error_filter * e
+                if s >= p.n_period_steps and sc[S_ESLOW] < sc[S_EBEST]:
+                    sc[S_EBEST] = sc[S_ESLOW]
+                if sc[S_EBEST] < np.inf:  # known only after the first period
+                    threshold = max(threshold, p.adaptive_threshold * sc[S_EBEST])
             e_hat = e - ebar
             sc[S_BETA] = exploration_gain * p.psi_prefactor * (10.0 * ebar) ** p.psi_exponent
 
@@ -320,7 +331,7 @@ def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, target, arm_lengths, co
                 elif block:
                     gate = 0.0
                 else:
-                    gate = 0.5 - 0.5 * np.tanh(p.gate_steepness * (abs(ebar) - p.threshold))
+                    gate = 0.5 - 0.5 * np.tanh(p.gate_steepness * (abs(ebar) - threshold))
                 if gate > 0.0:  # a closed gate changes neither P nor W: skip the N x N work
                     _apply_pending_and_multiply(P, pend_k, sc[S_PEND_C], r, k)
                     rk = 0.0
@@ -336,6 +347,9 @@ def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, target, arm_lengths, co
                             step = p.kappa * gate * c * z_exp[o]
                         for j in range(n):
                             W_mst[o, j] += step * k[j]
+                        if p.transfer_moves:
+                            for j in range(n):
+                                W_exp[o, j] -= step * k[j]
                     for j in range(n):
                         pend_k[j] = k[j]
                     sc[S_PEND_C] = gate * c

@@ -205,6 +205,17 @@ class RuleConfig(_Section):
     transfer_threshold: float = _f(1.5e-3, "SUPERTREX transfers while ebar is below this", lo=0)
     gate_steepness: float = _f(5e5, "gate g = 0.5 - 0.5 tanh(steepness (ebar - threshold))", lo=0, lo_open=True)
     rls_every: int = _f(10, "steps between RLS updates", lo=1)
+    exploratory_normalisation: str = _f(
+        "none", "'joints' scales the exploratory update by 2 / n_outputs (node perturbation: the noise of the "
+        "reward-correlation estimate grows with the number of perturbed outputs); 1 for Tasks 1 and 2",
+        choices=("none", "joints"))
+    transfer: str = _f("copy", "SUPERTREX transfer: 'copy' (scripts: the mastery pathway absorbs the "
+                       "exploratory output, which keeps it) or 'move' (what the mastery pathway absorbs is "
+                       "removed from the exploratory pathway, so a transfer never changes the motor output)",
+                       choices=("copy", "move"))
+    adaptive_threshold: float = _f(
+        0.0, "0 = off. Otherwise the transfer threshold is max(transfer_threshold, adaptive_threshold x the "
+        "lowest error reached so far, averaged over one period): transfer when performing near one's best", lo=0)
 
 
 FEEDBACK_MODES = ("target", "replay", "autonomous")
@@ -237,6 +248,12 @@ class RecordingConfig(_Section):
                                  lo=0, lo_open=True)
 
 
+#: Named bundles of rule settings. 'faithful' is the authors' scripts; 'robust' is ours (see README).
+PRESETS = {
+    "faithful": {},
+    "robust": {"exploratory_normalisation": "joints", "transfer": "move", "adaptive_threshold": 2.0},
+}
+
 SECTIONS = {
     "network": NetworkConfig,
     "task": TaskConfig,
@@ -252,6 +269,7 @@ class ExperimentConfig:
 
     name: str = "custom"
     description: str = ""
+    preset: str = "faithful"
     network: NetworkConfig = field(default_factory=NetworkConfig)
     task: TaskConfig = field(default_factory=TaskConfig)
     rule: RuleConfig = field(default_factory=RuleConfig)
@@ -259,6 +277,9 @@ class ExperimentConfig:
     recording: RecordingConfig = field(default_factory=RecordingConfig)
 
     def __post_init__(self):
+        if self.preset not in PRESETS:
+            raise ConfigError(f"preset = {self.preset!r} is not allowed: must be one of "
+                              + ", ".join(repr(p) for p in PRESETS))
         if self.rule.name == "force" and self.task.effector != "identity":
             raise ConfigError(
                 f"rule.name = 'force' is not allowed with task.effector = {self.task.effector!r}: FORCE needs "
@@ -295,7 +316,7 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict:
         """Every key, as plain TOML-compatible values."""
-        out = {"name": self.name, "description": self.description}
+        out = {"name": self.name, "description": self.description, "preset": self.preset}
         for sec in SECTIONS:
             out[sec] = {k: list(v) if isinstance(v, tuple) else v
                         for k, v in dataclasses.asdict(getattr(self, sec)).items()}
@@ -305,7 +326,10 @@ class ExperimentConfig:
     def from_dict(cls, data: dict) -> "ExperimentConfig":
         """Build from nested dicts; unknown sections or keys are errors naming what is allowed."""
         data = dict(data)
-        kwargs = {"name": str(data.pop("name", "custom")), "description": str(data.pop("description", ""))}
+        kwargs = {"name": str(data.pop("name", "custom")), "description": str(data.pop("description", "")),
+                  "preset": data.pop("preset", "faithful")}
+        if kwargs["preset"] in PRESETS:
+            data["rule"] = _apply_preset(kwargs["preset"], dict(data.get("rule", {})))
         for sec, value in data.items():
             if sec not in SECTIONS:
                 raise ConfigError(f"unknown section {sec!r}: allowed are {', '.join(SECTIONS)}")
@@ -317,6 +341,16 @@ class ExperimentConfig:
                     raise ConfigError(f"unknown key {sec}.{key}: allowed keys are {', '.join(sorted(known))}")
             kwargs[sec] = SECTIONS[sec](**value)
         return cls(**kwargs)
+
+
+def _apply_preset(preset: str, rule: dict) -> dict:
+    """Fill the preset's rule keys; an explicit different value is a conflict, not silently replaced."""
+    for key, value in PRESETS[preset].items():
+        if key in rule and rule[key] != value:
+            raise ConfigError(f"rule.{key} = {rule[key]!r} is not allowed with preset = {preset!r}, which sets "
+                              f"it to {value!r}: drop one of the two")
+        rule[key] = value
+    return rule
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -336,7 +370,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
     for text in overrides:
         path, value = parse_override(text)
-        if len(path) == 1 and path[0] in ("name", "description"):
+        if len(path) == 1 and path[0] in ("name", "description", "preset"):
             data[path[0]] = str(value)
             continue
         if len(path) != 2 or path[0] not in SECTIONS:

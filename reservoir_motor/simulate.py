@@ -36,11 +36,15 @@ def kernel_params(config: ExperimentConfig) -> K.Params:
         replay_lag=_replay_steps(config), rls_every=rule.rls_every,
         record_every=recd.record_every,
         dt_over_tau=net.dt_ms / net.tau_ms, noise_amplitude=net.noise_amplitude,
-        learning_rate=rule.learning_rate, phi_odd=rule.phi == "odd", phi_gain=rule.phi_gain,
+        learning_rate=rule.learning_rate * (2.0 / config.task.n_outputs
+                                            if rule.exploratory_normalisation == "joints" else 1.0),
+        phi_odd=rule.phi == "odd", phi_gain=rule.phi_gain,
         phi_exponent=rule.phi_exponent, psi_prefactor=rule.psi_prefactor, psi_exponent=rule.psi_exponent,
         error_filter=rule.error_filter, output_filter=rule.output_filter,
         supervisor_filtered=rule.supervisor == "filtered", kappa=rule.kappa,
         threshold=rule.transfer_threshold, gate_steepness=rule.gate_steepness,
+        transfer_moves=rule.transfer == "move", adaptive_threshold=rule.adaptive_threshold,
+        slow_error_filter=1.0 / config.n_period_steps,
         distance_filter=recd.distance_filter, divergence_bound=recd.divergence_bound,
     )
 

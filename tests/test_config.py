@@ -53,6 +53,9 @@ INVALID = [
     ("recording.distance_filter", 0.0, "> 0"),
     ("recording.satisfactory_below", 0.0, "> 0"),
     ("recording.divergence_bound", -1.0, "> 0"),
+    ("rule.exploratory_normalisation", "sqrt", "'none', 'joints'"),
+    ("rule.transfer", "swap", "'copy', 'move'"),
+    ("rule.adaptive_threshold", -2.0, ">= 0"),
 ]
 
 
@@ -119,3 +122,16 @@ def test_config_bundled_experiments_match_the_scripts():
 def test_config_unknown_experiment_lists_the_known_ones():
     with pytest.raises(ConfigError, match="task1-supertrex"):
         load_experiment("task9")
+
+
+def test_config_robust_preset_sets_its_rule_keys_and_refuses_conflicts():
+    cfg = load_experiment("task3-supertrex", ["preset=robust"])
+    assert cfg.preset == "robust" and cfg.rule.transfer == "move"
+    assert cfg.rule.exploratory_normalisation == "joints" and cfg.rule.adaptive_threshold == 2.0
+    assert load_experiment("task3-supertrex").rule.transfer == "copy"
+    # the resolved config of a robust run loads back unchanged
+    assert ExperimentConfig.from_dict(loads_toml(dumps_toml(cfg.to_dict()))) == cfg
+    with pytest.raises(ConfigError, match="rule.transfer = 'copy' is not allowed with preset = 'robust'"):
+        load_experiment("task3-supertrex", ["preset=robust", "rule.transfer=copy"])
+    with pytest.raises(ConfigError, match="preset = 'fast'"):
+        load_experiment("task3-supertrex", ["preset=fast"])

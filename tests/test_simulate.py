@@ -98,3 +98,31 @@ def test_tanh_into_is_odd_and_saturates():
     x = np.array([np.nan])
     K.tanh_into(x, x)
     assert np.isnan(x[0])
+
+
+def test_simulate_move_transfer_never_changes_the_summed_readout():
+    # No exploratory learning: only transfers change the weights, and a 'move' transfer takes from the
+    # exploratory pathway exactly what it gives to the mastery pathway.
+    cfg = small("task1-supertrex", "rule.transfer_threshold=10.0", "rule.learning_rate=0", "rule.transfer=move")
+    res = simulate(cfg, 0)
+    assert np.abs(res.weights["w_mastery"]).max() > 1e-3
+    np.testing.assert_allclose(res.weights["w_mastery"], -res.weights["w_exploratory"], atol=1e-12)
+
+
+def test_simulate_adaptive_threshold_opens_the_gate_only_after_the_first_period():
+    closed = simulate(small("task1-supertrex", "rule.transfer_threshold=0.0"), 0)
+    assert not np.any(closed.traces["gate"])
+    cfg = small("task1-supertrex", "rule.transfer_threshold=0.0", "rule.adaptive_threshold=2.0")
+    adaptive = simulate(cfg, 0)
+    first_period = cfg.n_period_steps // cfg.recording.record_every
+    assert not np.any(adaptive.traces["gate"][:first_period])
+    assert np.any(adaptive.traces["gate"] > 0.5)
+
+
+def test_simulate_joint_normalisation_scales_the_exploratory_update():
+    base = ["task.arm_lengths=[1.8, 1.2, 0.6, 0.3]", "rule.transfer_threshold=0.0"]
+    plain = simulate(small("task2-rmhl", *base), 0)
+    scaled = simulate(small("task2-rmhl", *base, "rule.exploratory_normalisation=joints",
+                            "rule.learning_rate=0.001"), 0)
+    # 2 / 4 joints x 0.001 = the faithful 5e-4: the same run
+    np.testing.assert_allclose(scaled.weights["w_exploratory"], plain.weights["w_exploratory"], rtol=1e-12)
