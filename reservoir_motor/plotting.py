@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -147,10 +148,12 @@ def _plot_drawing(ax, run):
     boxes = [target, run.hand[shown]]
     if run.is_arm:
         boxes.append(_plot_arm(ax, run, shown))
-    lim = _square_limits(boxes, minimum=1.5 if run.is_arm else 1.0, cap=3.0 * np.abs(boxes[0]).max())
+    # An arm keeps everything within its reach; a free hand that ran away is cut at 3x the target's size.
+    cap = np.inf if run.is_arm else 3.0 * np.abs(target).max()
+    lim = _drawing_limits(boxes, minimum=1.5 if run.is_arm else 1.0, cap=cap)
     ax.set(xlim=lim[0], ylim=lim[1], xlabel="x", ylabel="y", title=f"drawing, {what}")
     ax.set_aspect("equal", adjustable="box")
-    ax.legend(loc="upper right", fontsize="small", frameon=False)
+    ax.legend(loc="best", fontsize="small", frameon=False)
 
 
 def _target_period(run):
@@ -163,8 +166,8 @@ def _target_period(run):
 
 def _plot_arm(ax, run, shown):
     """Thin grey arms at a few instants of the first shown period; returns the joint positions drawn."""
-    idx = np.flatnonzero(shown)
-    picks = idx[np.linspace(0, min(run.n_period_samples, idx.size) - 1, N_ARM_POSES).astype(int)] if idx.size else idx
+    idx = np.flatnonzero(shown)[: run.n_period_samples]
+    picks = idx[np.linspace(0, idx.size - 1, N_ARM_POSES).astype(int)] if idx.size else idx
     joints = joint_positions(run.z[picks], run.config.task.arm_lengths)
     for pose in joints:
         ax.plot(*pose.T, color="0.55", lw=0.8, marker="o", ms=2.5, zorder=1)
@@ -172,9 +175,8 @@ def _plot_arm(ax, run, shown):
     return joints.reshape(-1, 2)
 
 
-def _square_limits(point_sets, minimum, cap):
-    """Limits containing every point (and at least +-minimum), each extent at most +-cap; x and y share a
-    centre-free symmetric span so that the panel stays readable when a diverged run runs away."""
+def _drawing_limits(point_sets, minimum, cap):
+    """(xlim, ylim) containing every finite point and the square +-minimum, but nothing beyond +-cap."""
     pts = np.concatenate([np.asarray(p, dtype=float).reshape(-1, 2) for p in point_sets])
     pts = pts[np.isfinite(pts).all(axis=1)]
     lo = np.clip(pts.min(axis=0), -cap, None) if pts.size else np.array([-minimum] * 2)
@@ -188,8 +190,8 @@ def _plot_coordinate(ax, run, k):
     """Hand coordinate k (0: x, 1: y) over all periods against the dashed target."""
     name = "xy"[k]
     t_s = run.t_ms / 1000
-    ax.plot(t_s, run.target[:, k], color=TARGET, ls="--", lw=1.2, label="target")
-    ax.plot(t_s, run.hand[:, k], color="k", lw=0.7, label="hand")
+    ax.plot(t_s, run.target[:, k], color=TARGET, ls="--", lw=1.2)
+    ax.plot(t_s, run.hand[:, k], color="k", lw=0.7)
     ref = max(1.0, np.abs(run.target[:, k]).max(initial=0))
     ax.set_ylim(*_clipped_range(run.hand[:, k], -1.2 * ref, 1.2 * ref, cap=3 * ref))
     ax.set(ylabel=f"{name}(t)", xlim=(0, run.t_end_ms / 1000))
@@ -202,11 +204,13 @@ def _plot_coordinate(ax, run, k):
 
 
 def _clipped_range(values, lo, hi, cap):
-    """(lo, hi) widened to the finite values, but never beyond +-cap."""
+    """(lo, hi) widened to the finite values (with a 5% margin), but never beyond +-cap."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if v.size:
-        lo, hi = max(min(lo, v.min()), -cap), min(max(hi, v.max()), cap)
+        lo, hi = min(lo, v.min()), max(hi, v.max())
+        pad = 0.05 * (hi - lo)
+        lo, hi = max(lo - pad, -cap), min(hi + pad, cap)
     return lo, hi
 
 
@@ -225,8 +229,6 @@ def _plot_angles(ax, run):
 
 
 def _joint_colors(n):
-    from matplotlib import colormaps
-
     return colormaps["plasma"](np.linspace(0, 0.75, n)) if n > 1 else [(0, 0, 0, 1)]
 
 
