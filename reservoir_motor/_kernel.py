@@ -39,8 +39,8 @@ EFFECTOR_IDENTITY, EFFECTOR_ARM = 0, 1
 MANIP_DOPAMINE, MANIP_EXPLORATION_GAIN, MANIP_REWARD_BIAS, MANIP_LESION, MANIP_BLOCK_TRANSFER = 0, 1, 2, 3, 4
 
 # Scalar state, kept in one float array so that it survives between chunks.
-S_EBAR, S_BETA, S_M, S_PEND_C, S_DIVERGED, S_ESLOW, S_EBEST = 0, 1, 2, 3, 4, 5, 6
-N_SCALARS = 7
+S_EBAR, S_BETA, S_M, S_PEND_C, S_DIVERGED, S_ESLOW, S_EBEST, S_GATE = 0, 1, 2, 3, 4, 5, 6, 7
+N_SCALARS = 8
 
 # Compiler flags, in one place. Reassociation lets LLVM vectorise the reductions; NaN and inf semantics
 # are kept (no 'nnan'/'ninf'), so the divergence check stays valid. error_model='numpy' drops the
@@ -221,7 +221,7 @@ def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, target, arm_lengths, co
     n, n_out = x.size, z.size
     has_exp = p.rule != RULE_FORCE
     has_mst = p.rule != RULE_RMHL
-    gate = 0.0
+    gate = sc[S_GATE]  # the gate of the latest RLS step, kept between chunks for the record
     for s in range(s0, s1):
         training = s < p.n_train_steps
         phase = s % p.n_period_steps
@@ -332,6 +332,7 @@ def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, target, arm_lengths, co
                     gate = 0.0
                 else:
                     gate = 0.5 - 0.5 * np.tanh(p.gate_steepness * (abs(ebar) - threshold))
+                sc[S_GATE] = gate
                 if gate > 0.0:  # a closed gate changes neither P nor W: skip the N x N work
                     _apply_pending_and_multiply(P, pend_k, sc[S_PEND_C], r, k)
                     rk = 0.0
