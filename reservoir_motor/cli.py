@@ -1,4 +1,4 @@
-"""The ``reservoir-motor`` command line: run, list, show, plot, animate."""
+"""The ``reservoir-motor`` command line: run, list, show, plot, animate, sweep, report."""
 
 from __future__ import annotations
 
@@ -90,6 +90,37 @@ def _cmd_animate(args) -> int:
     return 0
 
 
+def _cmd_sweep(args) -> int:
+    from .sweep import parse_grid, parse_seeds, run_sweep
+
+    if args.workers is not None and args.scheduler:
+        raise ConfigError("--workers and --scheduler exclude each other: local processes or a Dask cluster")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers {args.workers} is not allowed: must be an integer >= 1")
+    statuses = run_sweep(args.experiments, parse_seeds(args.seeds), Path(args.out), grid=parse_grid(args.grid),
+                         overrides=args.set, workers=args.workers, scheduler=args.scheduler,
+                         retry_failed=args.retry_failed, progress=not args.quiet)
+    failed = sum(s["status"] == "failed" for s in statuses)
+    if not args.quiet:
+        print(f"{len(statuses)} runs in {args.out}: {len(statuses) - failed} complete, {failed} failed")
+    return 1 if failed else 0
+
+
+def _cmd_report(args) -> int:
+    from .report import collect, format_table, plot_report, write_csv
+
+    rows = collect(args.directory)
+    if args.csv:
+        write_csv(rows, args.csv)
+    if args.plot:
+        plot_report(rows, args.plot)
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        print(format_table(rows))
+    return 0
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -137,6 +168,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("result", help="an .h5 file written by `run`")
     p.add_argument("--out", help="figure file (.png or .pdf; default: next to the result)")
     p.set_defaults(func=_cmd_plot)
+
+    p = sub.add_parser("sweep", help="run experiments over seeds and a grid of values; resumable")
+    p.add_argument("experiments", nargs="+", metavar="EXPERIMENT")
+    p.add_argument("--seeds", default="0:11", help="START:STOP (end excluded) or a list 1,5,9 (default 0:11)")
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="a grid axis; conditions are the product of all axes (repeatable)")
+    add_set(p)
+    p.add_argument("--out", required=True, help="directory of result files (finished runs are skipped)")
+    p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    p.add_argument("--scheduler", help="a Dask scheduler address, tcp://HOST:PORT, instead of local processes")
+    p.add_argument("--retry-failed", action="store_true", help="run again the runs that raised last time")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("report", help="summarise a directory of results per condition")
+    p.add_argument("directory")
+    p.add_argument("--csv", help="also write the table as CSV")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
+    p.add_argument("--plot", help="figure of the deviation per condition, one dot per seed (.png/.pdf)")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("animate", help="animate the test phase of a result (the arm drawing the curve)")
     p.add_argument("result", help="an .h5 file written by `run`")

@@ -1,0 +1,115 @@
+"""Summaries of a directory of results: one row per condition, over its seeds.
+
+Two spreads are reported (spec section 5): ``std_across_seeds`` is the std of the runs' deviations;
+``std_within_run`` is the mean over runs of each run's own std over its test window (ReScience's
+Table 1 "Std").
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .config import ConfigError
+
+COLUMNS = ("condition", "n", "deviation_mean", "deviation_median", "std_across_seeds", "std_within_run",
+           "satisfactory", "diverged", "failed", "seeds")
+
+
+def _read_metrics(path: Path) -> tuple[str, str, dict]:
+    with h5py.File(path, "r") as f:
+        if not f.attrs.get("complete", False):
+            raise ConfigError(f"{path} is not a complete result")
+        m = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f["metrics"].attrs.items()}
+        return str(f.attrs["experiment"]), str(f.attrs["config_digest"]), {**m, "seed": int(f.attrs["seed"])}
+
+
+def collect(directory) -> list[dict]:
+    """Per condition (experiment name and config digest), the statistics over its runs."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ConfigError(f"{str(directory)!r} is not a directory of results")
+    groups: dict[tuple[str, str], dict] = {}
+    for path in sorted(directory.glob("*.h5")):
+        name, digest, m = _read_metrics(path)
+        groups.setdefault((name, digest), {"runs": [], "failed": []})["runs"].append(m)
+    for path in sorted(directory.glob("*.failed.json")):
+        rec = json.loads(path.read_text())
+        digest = path.name.rsplit("-seed", 1)[0].rsplit("-", 1)[-1]
+        groups.setdefault((rec["experiment"], digest), {"runs": [], "failed": []})["failed"].append(rec)
+    rows = []
+    for (name, _), g in sorted(groups.items()):
+        runs = sorted(g["runs"], key=lambda m: m["seed"])
+        ok = [m for m in runs if not m["diverged"]]
+        dev = np.array([m["deviation"] for m in ok])
+        rows.append(dict(
+            condition=name, n=len(ok),
+            deviation_mean=float(dev.mean()) if ok else None,
+            deviation_median=float(np.median(dev)) if ok else None,
+            std_across_seeds=float(dev.std(ddof=1)) if len(ok) > 1 else None,
+            std_within_run=float(np.mean([m["deviation_std"] for m in ok])) if ok else None,
+            satisfactory=sum(bool(m["satisfactory"]) for m in runs),
+            diverged=sum(bool(m["diverged"]) for m in runs),
+            failed=len(g["failed"]),
+            seeds=[m["seed"] for m in runs] + [r["seed"] for r in g["failed"]],
+            deviations=[m["deviation"] if not m["diverged"] else None for m in runs],
+        ))
+    if not rows:
+        raise ConfigError(f"{str(directory)!r} holds no result files")
+    return rows
+
+
+def format_table(rows) -> str:
+    def fmt(v):
+        return "-" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    lines = ["| condition | n | mean | median | std across seeds | std within run | satisfactory | diverged | failed |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        total = r["n"] + r["diverged"] + r["failed"]
+        lines.append(f"| {r['condition']} | {r['n']} | {fmt(r['deviation_mean'])} | {fmt(r['deviation_median'])} "
+                     f"| {fmt(r['std_across_seeds'])} | {fmt(r['std_within_run'])} | {r['satisfactory']}/{total} "
+                     f"| {r['diverged']} | {r['failed']} |")
+    return "\n".join(lines)
+
+
+def write_csv(rows, path) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({**r, "seeds": " ".join(map(str, r["seeds"]))})
+
+
+def plot_report(rows, path) -> None:
+    """Deviation per condition, one dot per seed, log scale; diverged runs as red crosses at the top."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(max(5, 1.2 * len(rows) + 2), 4.5), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    rng = np.random.default_rng(0)
+    finite = [d for r in rows for d in r["deviations"] if d is not None]
+    top = max(finite) * 2 if finite else 1.0
+    for i, r in enumerate(rows):
+        devs = [d for d in r["deviations"] if d is not None]
+        jitter = rng.uniform(-0.15, 0.15, len(devs))
+        ax.plot(i + jitter, devs, "o", color=(0.2, 0.1, 0.9), ms=4, alpha=0.8)
+        if devs:
+            ax.plot([i - 0.3, i + 0.3], [np.median(devs)] * 2, color="k", lw=1.5)
+        n_bad = r["diverged"] + r["failed"]
+        if n_bad:
+            ax.plot([i] * n_bad, [top] * n_bad, "x", color=(1, 0.2, 0.2), ms=7)
+    ax.axhline(0.5, color=(0.2, 0.2, 0.2), ls=":", lw=1, label="satisfactory below 0.5")
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(rows)), [r["condition"] for r in rows], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("deviation (mean distance over the test)")
+    ax.set_title("deviation per condition (dots: seeds, bar: median, x: diverged or failed)", fontsize=9)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(path)

@@ -1,0 +1,164 @@
+"""Sweeps with real processes: a local pool, a SIGKILLed and resumed sweep, and a real Dask cluster."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import pytest
+from conftest import SMALL
+
+from reservoir_motor import ConfigError
+from reservoir_motor.report import collect
+from reservoir_motor.sweep import parse_grid, parse_seeds, run_sweep
+
+# Runs of about a second each, so a sweep can be killed in the middle.
+MEDIUM = ["network.n_neurons=200", "task.duration_ms=400", "schedule.n_train_trials=4",
+          "schedule.n_test_trials=2", "schedule.replay_lag_trials=2"]
+
+
+def deviations(directory) -> dict:
+    out = {}
+    for path in Path(directory).glob("*.h5"):
+        with h5py.File(path) as f:
+            out[path.name] = float(f["metrics"].attrs["deviation"])
+    return out
+
+
+def test_sweep_parses_seeds_and_grid():
+    assert parse_seeds("0:3") == [0, 1, 2] and parse_seeds("4,9") == [4, 9]
+    assert parse_grid(["rule.kappa=0.3,0.5", "task.arm_lengths=[1.8,1.8],[1.8,1.2,0.6]"]) == [
+        ("rule.kappa", ["0.3", "0.5"]), ("task.arm_lengths", ["[1.8,1.8]", "[1.8,1.2,0.6]"])]
+    for bad in ("3:1", "x", "-1,2"):
+        with pytest.raises(ConfigError, match="--seeds"):
+            parse_seeds(bad)
+    with pytest.raises(ConfigError, match="--grid"):
+        parse_grid(["rule.kappa"])
+
+
+def test_sweep_validates_every_condition_before_running(tmp_path):
+    with pytest.raises(ConfigError, match="rule.kappa = 2.0"):
+        run_sweep(["task1-supertrex"], [0], tmp_path, grid=[("rule.kappa", ["0.5", "2.0"])], overrides=SMALL)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sweep_local_runs_every_condition_and_skips_finished_runs(tmp_path):
+    grid = [("rule.kappa", ["0.3", "0.9"])]
+    first = run_sweep(["task1-supertrex", "task1-rmhl"], "0:2", tmp_path, grid=grid,
+                      overrides=SMALL + ["rule.transfer_threshold=1.0"], workers=2, progress=False)
+    assert len(first) == 8 and all(s["status"] == "done" and not s["skipped"] for s in first)
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.h5")}
+    again = run_sweep(["task1-supertrex", "task1-rmhl"], "0:2", tmp_path, grid=grid,
+                      overrides=SMALL + ["rule.transfer_threshold=1.0"], workers=2, progress=False)
+    assert all(s["skipped"] for s in again)
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.h5")} == before
+    rows = collect(tmp_path)
+    assert [r["condition"] for r in rows] == ["task1-rmhl[rule.kappa=0.3]", "task1-rmhl[rule.kappa=0.9]",
+                                              "task1-supertrex[rule.kappa=0.3]", "task1-supertrex[rule.kappa=0.9]"]
+    assert all(r["n"] == 2 for r in rows)
+
+
+def test_sweep_records_a_failing_run_and_carries_on(tmp_path):
+    import numpy as np
+
+    from reservoir_motor.sweep import execute, plan
+
+    curve = tmp_path / "curve.npy"
+    np.save(curve, 0.5 * np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]]))
+    out = tmp_path / "out"
+    out.mkdir()
+    runs = plan(["task1-force"], [0, 1, 2], out, overrides=SMALL + [f"task.target='{curve}'"])
+    curve.rename(tmp_path / "moved.npy")  # the file vanishes after planning: seed 1 raises for real
+    statuses = [execute(r.config.to_dict(), r.seed, str(r.path)) if r.seed == 1 else None for r in runs]
+    (tmp_path / "moved.npy").rename(curve)
+    statuses = [s or execute(r.config.to_dict(), r.seed, str(r.path)) for s, r in zip(statuses, runs, strict=True)]
+    assert [s["status"] for s in statuses] == ["done", "failed", "done"]
+    assert "does not exist" in json.loads(runs[1].failed_path.read_text())["error"]
+    row = collect(out)[0]
+    assert row["n"] == 2 and row["failed"] == 1 and sorted(row["seeds"]) == [0, 1, 2]
+    # a resumed sweep leaves the failed run alone unless asked to retry it
+    again = run_sweep(["task1-force"], [0, 1, 2], out, overrides=SMALL + [f"task.target='{curve}'"],
+                      workers=1, progress=False)
+    assert [s["status"] for s in again] == ["done", "failed", "done"]
+    again = run_sweep(["task1-force"], [0, 1, 2], out, overrides=SMALL + [f"task.target='{curve}'"],
+                      workers=1, progress=False, retry_failed=True)
+    assert [s["status"] for s in again] == ["done", "done", "done"]
+    assert collect(out)[0]["n"] == 3
+
+
+def _sweep_cmd(out, *extra):
+    sets = [a for s in MEDIUM for a in ("--set", s)]
+    return [sys.executable, "-m", "reservoir_motor.cli", "sweep", "task1-supertrex", "task1-rmhl", "--seeds", "0:4",
+            *sets, "--out", str(out), *extra]
+
+
+def test_sweep_killed_with_sigkill_resumes_to_the_same_files_and_numbers(tmp_path):
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    subprocess.run(_sweep_cmd(reference, "--workers", "2", "--quiet"), check=True)
+    proc = subprocess.Popen(_sweep_cmd(killed, "--workers", "2", "--quiet"), start_new_session=True)
+    deadline = time.time() + 120
+    while len(list(killed.glob("*.h5"))) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the coordinator and its workers, mid-sweep
+    proc.wait()
+    n_at_kill = len(list(killed.glob("*.h5")))
+    assert 2 <= n_at_kill < 8
+    subprocess.run(_sweep_cmd(killed, "--workers", "2", "--quiet"), check=True)
+    assert deviations(killed) == deviations(reference)
+    assert sorted(p.name for p in killed.glob("*.h5")) == sorted(p.name for p in reference.glob("*.h5"))
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    pytest.importorskip("distributed")
+    bindir = Path(sys.executable).parent
+    dask = str(bindir / "dask") if (bindir / "dask").exists() else "dask"
+    sched_file = tmp_path / "scheduler.json"
+    import reservoir_motor  # the cluster imports the package from where the tests do
+
+    root = str(Path(reservoir_motor.__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(sched_file)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env=env)]
+    deadline = time.time() + 60
+    while not sched_file.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    address = json.loads(sched_file.read_text())["address"]
+    for _ in range(2):
+        procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1",
+                                       "--no-dashboard", "--no-nanny"], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, env=env))
+    from distributed import Client
+
+    with Client(address, timeout="30s") as client:
+        client.wait_for_workers(2, timeout=60)
+    yield address, procs
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def test_sweep_on_dask_survives_a_killed_worker_and_matches_local(tmp_path, dask_cluster):
+    address, procs = dask_cluster
+    local, remote = tmp_path / "local", tmp_path / "dask"
+    run_sweep(["task1-supertrex", "task1-rmhl"], "0:4", local, overrides=MEDIUM, workers=2, progress=False)
+
+    import threading
+
+    done = {}
+    thread = threading.Thread(target=lambda: done.update(statuses=run_sweep(
+        ["task1-supertrex", "task1-rmhl"], "0:4", remote, overrides=MEDIUM, scheduler=address, progress=False)))
+    thread.start()
+    deadline = time.time() + 120
+    while len(list(remote.glob("*.h5"))) < 1 and time.time() < deadline:
+        time.sleep(0.05)
+    procs[1].kill()  # one worker dies mid-sweep; its runs go to the other
+    thread.join(timeout=600)
+    assert not thread.is_alive()
+    assert all(s["status"] == "done" for s in done["statuses"])
+    assert deviations(remote) == deviations(local)
