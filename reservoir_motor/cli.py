@@ -121,6 +121,16 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_reproduce(args) -> int:
+    from .reproduce import reproduce
+    from .sweep import parse_seeds
+
+    parse_seeds(args.seeds)  # a bad range fails before anything runs
+    print(reproduce(args.table, Path(args.out), seeds=args.seeds, workers=args.workers,
+                    scheduler=args.scheduler, overrides=args.set, progress=not args.quiet))
+    return 0
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -188,6 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     p.add_argument("--plot", help="figure of the deviation per condition, one dot per seed (.png/.pdf)")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("reproduce", help="regenerate a table of the replication beside the published numbers")
+    p.add_argument("table", choices=["table1", "table2", "scalability"])
+    p.add_argument("--seeds", default="0:11")
+    p.add_argument("--out", default="results/reproduce", help="directory of result files (reused across calls)")
+    p.add_argument("--workers", type=int)
+    p.add_argument("--scheduler")
+    add_set(p)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_reproduce)
 
     p = sub.add_parser("animate", help="animate the test phase of a result (the arm drawing the curve)")
     p.add_argument("result", help="an .h5 file written by `run`")

@@ -162,3 +162,14 @@ def test_sweep_on_dask_survives_a_killed_worker_and_matches_local(tmp_path, dask
     assert not thread.is_alive()
     assert all(s["status"] == "done" for s in done["statuses"])
     assert deviations(remote) == deviations(local)
+
+
+def test_reproduce_prints_ours_beside_the_published_table(tmp_path):
+    from reservoir_motor.reproduce import reproduce
+
+    table = reproduce("table1", tmp_path, seeds="0:2", overrides=SMALL, workers=2, progress=False)
+    lines = table.splitlines()
+    assert len(lines) == 2 + 9
+    assert lines[2].startswith("| task1-force |") and "0.003 / 0.002 / 0.002, 11/11" in lines[2]
+    assert "2/2 (9 diverged)" in lines[-1]
+    assert len(list(tmp_path.glob("*.h5"))) == 18
