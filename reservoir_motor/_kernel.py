@@ -37,6 +37,7 @@ FEEDBACK_TARGET, FEEDBACK_REPLAY, FEEDBACK_AUTONOMOUS = 0, 1, 2
 EFFECTOR_IDENTITY, EFFECTOR_ARM = 0, 1
 # Manipulation kinds of a schedule row (kind, start_step, stop_step, value).
 MANIP_DOPAMINE, MANIP_EXPLORATION_GAIN, MANIP_REWARD_BIAS, MANIP_LESION, MANIP_BLOCK_TRANSFER = 0, 1, 2, 3, 4
+MANIP_SWITCH_TARGET = 5  # value: the index of the target curve to draw
 
 # Scalar state, kept in one float array so that it survives between chunks.
 S_EBAR, S_BETA, S_M, S_PEND_C, S_DIVERGED, S_ESLOW, S_EBEST, S_GATE = 0, 1, 2, 3, 4, 5, 6, 7
@@ -209,9 +210,13 @@ def _phi(u, odd, gain, exponent):
 
 
 @njit(**JIT)
-def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, target, arm_lengths, costs, schedule,
-              st, rec, rng_noise, rng_explore):
+def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, targets, arm_lengths, costs, schedule,
+              Q_state, state_signal, st, rec, rng_noise, rng_explore):
     """Advance the run from step ``s0`` to ``s1`` (0-based). Returns the step after the last one done.
+
+    ``targets`` is (n_curves, n_period_steps, 2): curve 0 unless a switch_target manipulation is active.
+    ``Q_state @ state_signal[phase]`` is the optional state input (spec 7.1); Q_state has 0 columns
+    when it is off.
 
     Stops early, with ``scalars[S_DIVERGED]`` set to the step, when an output leaves the divergence bound.
     """
@@ -228,7 +233,7 @@ def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, target, arm_lengths, co
 
         # Manipulations active at this step.
         dopamine, exploration_gain, reward_bias = 1.0, 1.0, 0.0
-        lesion, block = False, False
+        lesion, block, curve = False, False, 0
         for q in range(schedule.shape[0]):
             if schedule[q, 1] <= s < schedule[q, 2]:
                 kind, value = int(schedule[q, 0]), schedule[q, 3]
@@ -242,6 +247,9 @@ def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, target, arm_lengths, co
                     lesion = True
                 elif kind == MANIP_BLOCK_TRANSFER:
                     block = True
+                elif kind == MANIP_SWITCH_TARGET:
+                    curve = int(value)
+        target = targets[curve]
 
         # 1. Reservoir: Euler step driven by the previous rates and feedback, then rates with noise.
         _spmv(J_data, J_indices, J_indptr, r, Jr)
@@ -249,6 +257,8 @@ def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, target, arm_lengths, co
             drive = Jr[j]
             for o in range(n_out):
                 drive += Q[j, o] * fb[o]
+            for c in range(Q_state.shape[1]):
+                drive += Q_state[j, c] * state_signal[phase, c]
             x[j] += p.dt_over_tau * (drive - x[j])
         tanh_into(x, r)
         if training and p.noise_amplitude > 0.0:

@@ -119,6 +119,8 @@ class NetworkConfig(_Section):
     feedback_amplitude: float = _f(1.0, "output feedback weights Q are U(-a, a)", lo=0)
     init_state_amplitude: float = _f(0.5, "initial state x(0) is U(-a, a)", lo=0)
     rls_regularisation: float = _f(10.0, "gamma: the RLS matrix starts at P(0) = I / gamma", lo=0, lo_open=True)
+    state_input: bool = _f(False, "feed the movement phase (cos, sin) through fixed random weights, in "
+                           "training and test (spec 7.1)")
 
     def _check(self):
         if self.dt_ms > self.tau_ms:
@@ -248,6 +250,63 @@ class RecordingConfig(_Section):
                                  lo=0, lo_open=True)
 
 
+MANIPULATIONS = ("dopamine", "exploration_gain", "reward_bias", "lesion_exploratory", "block_transfer",
+                 "switch_target")
+_NEEDS_VALUE = {"dopamine": ">= 0", "exploration_gain": ">= 0", "reward_bias": "a number"}
+
+
+@dataclass(frozen=True)
+class Manipulation:
+    """One entry of the manipulation schedule (lesions.md): ``kind`` acts from ``start`` to ``stop``.
+
+    Times are in ``unit`` ('periods' or 'ms') from the start of the run; ``stop`` < 0 means the end of
+    the run. ``value`` is the gain (dopamine, exploration_gain, >= 0) or the offset (reward_bias);
+    ``target`` is the new curve of switch_target.
+    """
+
+    kind: str
+    start: float = 0.0
+    stop: float = -1.0
+    unit: str = "periods"
+    value: float = 1.0
+    target: str = ""
+
+    def where(self, i):
+        return f"manipulations[{i}] ({self.kind})"
+
+
+def _manipulations(entries, i0=0) -> tuple:
+    out = []
+    fields = {f.name for f in dataclasses.fields(Manipulation)}
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "kind" not in entry:
+            raise ConfigError(f"manipulations[{i}] = {entry!r} is not allowed: write a table with at least "
+                              f"kind = one of {', '.join(MANIPULATIONS)}")
+        unknown = set(entry) - fields
+        if unknown:
+            raise ConfigError(f"unknown key manipulations[{i}].{sorted(unknown)[0]}: allowed keys are "
+                              f"{', '.join(sorted(fields))}")
+        m = Manipulation(**entry)
+        if m.kind not in MANIPULATIONS:
+            raise ConfigError(f"manipulations[{i}].kind = {m.kind!r} is not allowed: must be one of "
+                              f"{', '.join(MANIPULATIONS)}")
+        if m.unit not in ("periods", "ms"):
+            raise ConfigError(f"{m.where(i)}.unit = {m.unit!r} is not allowed: must be 'periods' or 'ms'")
+        for name in ("start", "stop", "value"):
+            v = getattr(m, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ConfigError(f"{m.where(i)}.{name} = {v!r} is not allowed: must be a number")
+        if m.start < 0:
+            raise ConfigError(f"{m.where(i)}.start = {m.start!r} is not allowed: must be >= 0")
+        if m.kind in ("dopamine", "exploration_gain") and m.value < 0:
+            raise ConfigError(f"{m.where(i)}.value = {m.value!r} is not allowed: a gain must be >= 0")
+        if (m.kind == "switch_target") != bool(m.target):
+            raise ConfigError(f"{m.where(i)}.target = {m.target!r} is not allowed: switch_target needs the new "
+                              "curve's name or file, and only switch_target takes one")
+        out.append(m)
+    return tuple(out)
+
+
 #: Named bundles of rule settings. 'faithful' is the authors' scripts; 'robust' is ours (see README).
 PRESETS = {
     "faithful": {},
@@ -275,6 +334,7 @@ class ExperimentConfig:
     rule: RuleConfig = field(default_factory=RuleConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     recording: RecordingConfig = field(default_factory=RecordingConfig)
+    manipulations: tuple = ()
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -297,6 +357,33 @@ class ExperimentConfig:
                 f"task.duration_ms = {self.task.duration_ms} is not allowed: must be a whole number (>= 2) of "
                 f"network.dt_ms = {self.network.dt_ms} steps"
             )
+        self._check_manipulations()
+
+    def manipulation_steps(self, m: Manipulation) -> tuple[int, int]:
+        """The [start, stop) steps of a manipulation."""
+        per_step = self.n_period_steps if m.unit == "periods" else 1.0 / self.network.dt_ms
+        stop = self.n_steps if m.stop < 0 else round(m.stop * per_step)
+        return round(m.start * per_step), stop
+
+    def _check_manipulations(self):
+        total = self.schedule.n_train_trials + self.schedule.n_test_trials
+        spans = []
+        for i, m in enumerate(self.manipulations):
+            start, stop = self.manipulation_steps(m)
+            end = f"{total} periods = {self.n_steps * self.network.dt_ms:g} ms"
+            if start >= self.n_steps:
+                raise ConfigError(f"{m.where(i)}.start = {m.start!r} {m.unit} is not allowed: the run ends at {end}")
+            if stop > self.n_steps:
+                raise ConfigError(f"{m.where(i)}.stop = {m.stop!r} {m.unit} is not allowed: the run ends at {end}")
+            if stop <= start:
+                raise ConfigError(f"{m.where(i)}.stop = {m.stop!r} is not allowed: must be after start = {m.start!r}")
+            for j, (kind, s0, s1) in enumerate(spans):
+                if kind == m.kind and s0 < stop and start < s1:
+                    raise ConfigError(f"{m.where(i)} overlaps manipulations[{j}] of the same kind: a quantity can "
+                                      "have one value at a time; make them consecutive")
+            spans.append((m.kind, start, stop))
+            if m.kind == "switch_target":
+                TaskConfig(**{**dataclasses.asdict(self.task), "target": m.target})  # validates the curve
 
     @property
     def n_period_steps(self) -> int:
@@ -320,6 +407,7 @@ class ExperimentConfig:
         for sec in SECTIONS:
             out[sec] = {k: list(v) if isinstance(v, tuple) else v
                         for k, v in dataclasses.asdict(getattr(self, sec)).items()}
+        out["manipulations"] = [dataclasses.asdict(m) for m in self.manipulations]
         return out
 
     @classmethod
@@ -330,6 +418,10 @@ class ExperimentConfig:
                   "preset": data.pop("preset", "faithful")}
         if kwargs["preset"] in PRESETS:
             data["rule"] = _apply_preset(kwargs["preset"], dict(data.get("rule", {})))
+        manipulations = data.pop("manipulations", [])
+        if not isinstance(manipulations, list):
+            raise ConfigError(f"manipulations = {manipulations!r} is not allowed: write [[manipulations]] tables")
+        kwargs["manipulations"] = _manipulations(manipulations)
         for sec, value in data.items():
             if sec not in SECTIONS:
                 raise ConfigError(f"unknown section {sec!r}: allowed are {', '.join(SECTIONS)}")
@@ -372,6 +464,9 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         path, value = parse_override(text)
         if len(path) == 1 and path[0] in ("name", "description", "preset"):
             data[path[0]] = str(value)
+            continue
+        if len(path) == 1 and path[0] == "manipulations":
+            data["manipulations"] = value
             continue
         if len(path) != 2 or path[0] not in SECTIONS:
             raise ConfigError(f"unknown key {'.'.join(path)!r}: keys look like SECTION.KEY with SECTION one of "

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from .config import ExperimentConfig
 
 #: Named random streams split from a run's seed. Their order is fixed: adding a stream appends to it.
-STREAMS = ("network", "initial_state", "reservoir_noise", "exploration")
+STREAMS = ("network", "initial_state", "reservoir_noise", "exploration", "state_input")
 
 
 def make_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -52,3 +52,16 @@ def make_network(config: ExperimentConfig, streams: dict[str, np.random.Generato
     Q = rng.uniform(-net.feedback_amplitude, net.feedback_amplitude, (n, n_out))
     x0 = streams["initial_state"].uniform(-net.init_state_amplitude, net.init_state_amplitude, n)
     return Network(J=J, Q=Q, x0=x0)
+
+
+def make_state_input(config: ExperimentConfig, streams) -> tuple[np.ndarray, np.ndarray]:
+    """State input weights Q_s (N x 2, like Q) and the movement phase (cos, sin) per step of a period.
+
+    Off (``network.state_input = false``): a weight matrix with no columns, so the loop adds nothing.
+    """
+    n, amp = config.network.n_neurons, config.network.feedback_amplitude
+    if not config.network.state_input:
+        return np.zeros((n, 0)), np.zeros((config.n_period_steps, 0))
+    Q_state = streams["state_input"].uniform(-amp, amp, (n, 2))
+    theta = np.linspace(0.0, 2.0 * np.pi, config.n_period_steps)  # the butterfly's grid
+    return Q_state, np.column_stack([np.cos(theta), np.sin(theta)])

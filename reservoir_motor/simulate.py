@@ -13,7 +13,7 @@ import numpy as np
 from . import _kernel as K
 from .config import ExperimentConfig
 from .envs import make_target
-from .network import make_network, make_streams
+from .network import make_network, make_state_input, make_streams
 from .result import Result, provenance
 
 _RULES = {"force": K.RULE_FORCE, "rmhl": K.RULE_RMHL, "supertrex": K.RULE_SUPERTREX}
@@ -77,9 +77,23 @@ def empty_record(config: ExperimentConfig) -> K.Record:
     )
 
 
-def no_schedule() -> np.ndarray:
-    """An empty manipulation schedule: rows of (kind, start_step, stop_step, value)."""
-    return np.zeros((0, 4))
+_MANIP_KINDS = {"dopamine": K.MANIP_DOPAMINE, "exploration_gain": K.MANIP_EXPLORATION_GAIN,
+                "reward_bias": K.MANIP_REWARD_BIAS, "lesion_exploratory": K.MANIP_LESION,
+                "block_transfer": K.MANIP_BLOCK_TRANSFER, "switch_target": K.MANIP_SWITCH_TARGET}
+
+
+def schedule_rows(config: ExperimentConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The manipulation schedule as rows of (kind, start_step, stop_step, value), and the target curves
+    (the task's first, then one per switch_target)."""
+    rows, curves = [], [make_target(config)]
+    for m in config.manipulations:
+        start, stop = config.manipulation_steps(m)
+        value = m.value
+        if m.kind == "switch_target":
+            curves.append(make_target(config, m.target))
+            value = len(curves) - 1
+        rows.append((_MANIP_KINDS[m.kind], start, stop, value))
+    return np.array(rows, dtype=np.float64).reshape(-1, 4), np.stack(curves)
 
 
 def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, int], None] | None = None,
@@ -102,26 +116,26 @@ def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, in
     t0 = time.perf_counter()
     streams = make_streams(int(seed))
     net = make_network(config, streams)
-    target = make_target(config)
+    schedule, targets = schedule_rows(config)
+    Q_state, state_signal = make_state_input(config, streams)
     params = kernel_params(config)
     state = initial_state(config, net.x0)
     rec = empty_record(config)
     arm = np.asarray(config.task.arm_lengths, dtype=np.float64)
     costs = np.asarray(config.task.costs, dtype=np.float64)
-    schedule = no_schedule()
 
     J_data, J_indices, J_indptr = net.csr_arrays()
     n_steps = config.n_steps
     bounds = np.unique(np.linspace(0, n_steps, max(1, n_chunks) + 1).astype(np.int64))
     done = 0
     for s0, s1 in zip(bounds[:-1], bounds[1:], strict=True):
-        done = K.run_steps(int(s0), int(s1), params, J_data, J_indices, J_indptr, net.Q, target,
-                           arm, costs, schedule, state, rec, streams["reservoir_noise"],
+        done = K.run_steps(int(s0), int(s1), params, J_data, J_indices, J_indptr, net.Q, targets,
+                           arm, costs, schedule, Q_state, state_signal, state, rec, streams["reservoir_noise"],
                            streams["exploration"])
         if progress is not None:
             progress(int(done), n_steps)
         if done < s1:
             break
     diverged_step = int(state.scalars[K.S_DIVERGED])
-    return Result.from_run(config, int(seed), rec, state, target, diverged_step=diverged_step,
+    return Result.from_run(config, int(seed), rec, state, targets, schedule, diverged_step=diverged_step,
                            wall_s=time.perf_counter() - t0, provenance=provenance())

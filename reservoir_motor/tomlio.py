@@ -18,12 +18,21 @@ def _value(v) -> str:
     raise TypeError(f"cannot write {v!r} as TOML")
 
 
+def _is_table_array(v) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+
+
 def dumps_toml(data: dict) -> str:
-    """Top-level keys first, then one ``[table]`` per nested dict."""
-    lines = [f"{k} = {_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    """Top-level keys first, then one ``[table]`` per nested dict, then ``[[arrays]]`` of tables."""
+    lines = [f"{k} = {_value(v)}" for k, v in data.items()
+             if not isinstance(v, dict) and not _is_table_array(v) and v != []]
     for name, table in data.items():
         if isinstance(table, dict):
             lines += ["", f"[{name}]"] + [f"{k} = {_value(v)}" for k, v in table.items()]
+    for name, tables in data.items():
+        if _is_table_array(tables):
+            for table in tables:
+                lines += ["", f"[[{name}]]"] + [f"{k} = {_value(v)}" for k, v in table.items()]
     return "\n".join(lines) + "\n"
 
 

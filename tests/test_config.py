@@ -21,6 +21,7 @@ INVALID = [
     ("network.feedback_amplitude", "big", "number"),
     ("network.init_state_amplitude", -1.0, ">= 0"),
     ("network.rls_regularisation", 0.0, "> 0"),
+    ("network.state_input", "yes", "true or false"),
     ("task.effector", "leg", "'identity', 'arm'"),
     ("task.target", "heart", "butterfly, circle, lemniscate, lissajous"),
     ("task.duration_ms", 0.0, "> 0"),

@@ -103,6 +103,6 @@ def check_reachable(points: np.ndarray, lengths) -> str | None:
     return None
 
 
-def make_target(config) -> np.ndarray:
-    """The target of one period, ``(n_period_steps, 2)``, for a validated :class:`ExperimentConfig`."""
-    return curve(config.task.target, config.n_period_steps, config.task.target_scale)
+def make_target(config, target: str | None = None) -> np.ndarray:
+    """The target of one period, ``(n_period_steps, 2)``: the task's curve, or ``target`` if given."""
+    return curve(target or config.task.target, config.n_period_steps, config.task.target_scale)

@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+from conftest import small
+
+from reservoir_motor import ConfigError, ExperimentConfig, load_experiment, simulate
+from reservoir_motor.tomlio import dumps_toml, loads_toml
+
+OPEN = "rule.transfer_threshold=10.0"  # the gate opens at every RLS step, so transfer really happens
+
+
+def manip(*entries):
+    return "manipulations=[" + ", ".join("{" + e + "}" for e in entries) + "]"
+
+
+def run(*extra, name="task1-supertrex"):
+    return simulate(small(name, OPEN, "recording.record_every=1", *extra), 4)
+
+
+def test_manipulation_dopamine_zero_freezes_the_exploratory_weights():
+    res = run(manip('kind="dopamine", value=0.0'))
+    assert not np.any(res.weights["w_exploratory"])
+    assert np.any(res.weights["w_mastery"])  # transfer still happens from the (untrained) exploration
+
+
+def test_manipulation_lesion_removes_exploratory_output_and_noise_from_onset():
+    control = run()
+    res = run(manip('kind="lesion_exploratory", start=2'))
+    onset = 2 * res.config.n_period_steps
+    assert not np.any(res.traces["z_exploratory"][onset:])
+    assert np.any(res.traces["z_exploratory"][:onset])
+    # paired: identical up to the onset
+    np.testing.assert_array_equal(res.traces["z"][:onset], control.traces["z"][:onset])
+    # the mastery pathway gets no teacher any more: the mastery weights stop where they were at the onset
+    before = run(manip('kind="lesion_exploratory", start=2'), "schedule.n_train_trials=2",
+                 "schedule.n_test_trials=4")
+    np.testing.assert_array_equal(res.weights["w_mastery"], before.weights["w_mastery"])
+
+
+def test_manipulation_lesion_of_rmhl_silences_its_output():
+    res = run(manip('kind="lesion_exploratory", start=3'), name="task1-rmhl")
+    onset = 3 * res.config.n_period_steps
+    assert not np.any(res.traces["z"][onset:])
+
+
+def test_manipulation_block_transfer_keeps_mastery_weights_at_zero():
+    res = run(manip('kind="block_transfer"'))
+    assert not np.any(res.weights["w_mastery"]) and np.any(res.weights["w_exploratory"])
+    assert not np.any(res.traces["gate"])
+
+
+@pytest.mark.parametrize("entry", ['kind="dopamine", value=1.0', 'kind="exploration_gain", value=1.0',
+                                   'kind="reward_bias", value=0.0', 'kind="dopamine", start=2, stop=3, value=1.0'])
+def test_manipulation_switched_off_equals_the_control_bit_for_bit(entry):
+    control, res = run(), run(manip(entry))
+    for key in ("z", "hand", "distance", "norm_mastery", "norm_exploratory", "gate"):
+        np.testing.assert_array_equal(res.traces[key], control.traces[key])
+
+
+def test_manipulation_reward_bias_and_exploration_gain_change_the_run_after_onset_only():
+    control = run()
+    for entry in ('kind="reward_bias", start=2, value=0.05', 'kind="exploration_gain", start=2, value=3.0'):
+        res = run(manip(entry))
+        onset = 2 * res.config.n_period_steps
+        np.testing.assert_array_equal(res.traces["z"][:onset + 1], control.traces["z"][:onset + 1])
+        assert not np.array_equal(res.traces["z"], control.traces["z"])
+
+
+def test_manipulation_switch_target_changes_the_curve_from_its_onset():
+    res = run(manip('kind="switch_target", start=3, target="circle"'))
+    onset = 3 * res.config.n_period_steps
+    control = run()
+    np.testing.assert_array_equal(res.traces["target"][:onset], control.traces["target"][:onset])
+    np.testing.assert_allclose(np.hypot(*res.traces["target"][onset:].T), 0.6)
+
+
+def test_manipulation_schedule_round_trips_and_shows_in_toml():
+    cfg = small("task1-supertrex", manip('kind="dopamine", start=1, stop=2, value=0.25',
+                                         'kind="lesion_exploratory", start=50, unit="ms"'))
+    text = dumps_toml(cfg.to_dict())
+    assert text.count("[[manipulations]]") == 2 and 'kind = "dopamine"' in text
+    assert ExperimentConfig.from_dict(loads_toml(text)) == cfg
+    assert cfg.manipulation_steps(cfg.manipulations[1]) == (250, cfg.n_steps)
+
+
+@pytest.mark.parametrize("entry,words", [
+    ('kind="serotonin"', "kind = 'serotonin'"),
+    ('kind="dopamine", value=-0.5', "gain must be >= 0"),
+    ('kind="dopamine", start=7', "the run ends at 6 periods"),
+    ('kind="dopamine", start=2, stop=1', "must be after start"),
+    ('kind="dopamine", stop=9', "the run ends"),
+    ('kind="dopamine", unit="s"', "'periods' or 'ms'"),
+    ('kind="switch_target"', "switch_target needs"),
+    ('kind="switch_target", target="heart"', "task.target = 'heart'"),
+    ('kind="lesion_exploratory", colour=1', "unknown key manipulations[0].colour"),
+])
+def test_manipulation_bad_entries_are_clear_errors(entry, words):
+    with pytest.raises(ConfigError) as info:
+        small("task1-supertrex", manip(entry))
+    assert words in str(info.value)
+
+
+def test_manipulation_overlapping_same_kind_is_an_error():
+    with pytest.raises(ConfigError, match="overlaps"):
+        small("task1-supertrex", manip('kind="dopamine", stop=3, value=0.5', 'kind="dopamine", start=2, value=0.1'))
+    small("task1-supertrex", manip('kind="dopamine", stop=3, value=0.5', 'kind="dopamine", start=3, value=0.1'))
+
+
+def test_state_input_changes_the_dynamics_and_off_leaves_streams_alone():
+    control, on = run(), run("network.state_input=true")
+    assert not np.array_equal(control.traces["z"], on.traces["z"])
+    cfg = load_experiment("task1-supertrex", ["network.state_input=true"])
+    assert cfg.network.state_input is True
