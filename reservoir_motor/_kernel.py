@@ -55,12 +55,12 @@ Params = namedtuple("Params", [
     "dt_over_tau", "noise_amplitude",
     "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor", "psi_exponent",
     "error_filter", "output_filter", "supervisor_filtered", "kappa", "threshold", "gate_steepness",
-    "transfer_moves", "adaptive_threshold", "slow_error_filter",
+    "transfer_moves", "adaptive_threshold", "slow_error_filter", "cost_on_movement",
     "distance_filter", "divergence_bound",
 ])
 
 State = namedtuple("State", [
-    "x", "r", "Jr", "fb", "z", "z_exp", "z_mst", "zbar", "hand",
+    "x", "r", "Jr", "fb", "z", "z_exp", "z_mst", "zbar", "zbar_total", "hand",
     "W_exp", "W_mst", "P", "k", "pend_k", "replay", "scalars",
 ])
 
@@ -298,8 +298,15 @@ def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, targets, arm_lengths, c
         # 4. Error: squared hand distance plus the movement cost.
         hand_position(p.effector, z, arm_lengths, hand)
         e = (hand[0] - target[phase, 0]) ** 2 + (hand[1] - target[phase, 1]) ** 2
-        for o in range(costs.size):
-            e += costs[o] * abs(z[o] - zbar[o])
+        if costs.size:
+            zb = st.zbar_total
+            if p.cost_on_movement:  # a filter of the total output, every step: the cost of moving
+                for o in range(n_out):
+                    zb[o] = z[o] if s == 0 else (1.0 - a_z) * zb[o] + a_z * z[o]
+            else:  # as scripted: the learning rule's own filter
+                zb = zbar
+            for o in range(costs.size):
+                e += costs[o] * abs(z[o] - zb[o])
 
         if s == 0:
             sc[S_EBAR] = e

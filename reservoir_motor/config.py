@@ -147,6 +147,11 @@ class TaskConfig(_Section):
     arm_lengths: tuple = _f((), "segment lengths of the arm, shoulder first (arm effector only)",
                             lo=0, lo_open=True)
     costs: tuple = _f((), "movement cost c_j per joint, added to the error as c_j |z_j - zbar_j|", lo=0)
+    cost_signal: str = _f("scripts", "zbar of the cost: 'scripts' (the learning rule's output filter: "
+                          "SUPERTREX's filter of the exploratory output, which decays to 0 in the test and "
+                          "turns the cost into a posture penalty; RMHL's, frozen in the test) or 'movement' "
+                          "(a filter of the total output, every step: the cost of moving)",
+                          choices=("scripts", "movement"))
 
     def _check(self):
         if self.effector == "arm" and not self.arm_lengths:
@@ -310,7 +315,8 @@ def _manipulations(entries, i0=0) -> tuple:
 #: Named bundles of rule settings. 'faithful' is the authors' scripts; 'robust' is ours (see README).
 PRESETS = {
     "faithful": {},
-    "robust": {"exploratory_normalisation": "joints", "transfer": "move", "adaptive_threshold": 2.0},
+    "robust": {"rule": {"exploratory_normalisation": "joints", "transfer": "move", "adaptive_threshold": 2.0},
+               "task": {"cost_signal": "movement"}},
 }
 
 SECTIONS = {
@@ -416,8 +422,8 @@ class ExperimentConfig:
         data = dict(data)
         kwargs = {"name": str(data.pop("name", "custom")), "description": str(data.pop("description", "")),
                   "preset": data.pop("preset", "faithful")}
-        if kwargs["preset"] in PRESETS:
-            data["rule"] = _apply_preset(kwargs["preset"], dict(data.get("rule", {})))
+        for sec, values in PRESETS.get(kwargs["preset"], {}).items():
+            data[sec] = _apply_preset(kwargs["preset"], sec, values, dict(data.get(sec, {})))
         manipulations = data.pop("manipulations", [])
         if not isinstance(manipulations, list):
             raise ConfigError(f"manipulations = {manipulations!r} is not allowed: write [[manipulations]] tables")
@@ -435,14 +441,14 @@ class ExperimentConfig:
         return cls(**kwargs)
 
 
-def _apply_preset(preset: str, rule: dict) -> dict:
-    """Fill the preset's rule keys; an explicit different value is a conflict, not silently replaced."""
-    for key, value in PRESETS[preset].items():
-        if key in rule and rule[key] != value:
-            raise ConfigError(f"rule.{key} = {rule[key]!r} is not allowed with preset = {preset!r}, which sets "
-                              f"it to {value!r}: drop one of the two")
-        rule[key] = value
-    return rule
+def _apply_preset(preset: str, section: str, values: dict, given: dict) -> dict:
+    """Fill the preset's keys; an explicit different value is a conflict, not silently replaced."""
+    for key, value in values.items():
+        if key in given and given[key] != value:
+            raise ConfigError(f"{section}.{key} = {given[key]!r} is not allowed with preset = {preset!r}, which "
+                              f"sets it to {value!r}: drop one of the two")
+        given[key] = value
+    return given
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

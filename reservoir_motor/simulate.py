@@ -44,7 +44,7 @@ def kernel_params(config: ExperimentConfig) -> K.Params:
         supervisor_filtered=rule.supervisor == "filtered", kappa=rule.kappa,
         threshold=rule.transfer_threshold, gate_steepness=rule.gate_steepness,
         transfer_moves=rule.transfer == "move", adaptive_threshold=rule.adaptive_threshold,
-        slow_error_filter=1.0 / config.n_period_steps,
+        slow_error_filter=1.0 / config.n_period_steps, cost_on_movement=config.task.cost_signal == "movement",
         distance_filter=recd.distance_filter, divergence_bound=recd.divergence_bound,
     )
 
@@ -59,7 +59,7 @@ def initial_state(config: ExperimentConfig, x0: np.ndarray) -> K.State:
     return K.State(
         x=x0.copy(), r=np.tanh(x0), Jr=np.zeros(n), fb=np.zeros(n_out),
         z=np.zeros(n_out), z_exp=np.zeros(n_out), z_mst=np.zeros(n_out), zbar=np.zeros(n_out),
-        hand=np.zeros(2), W_exp=np.zeros((n_out, n)), W_mst=np.zeros((n_out, n)),
+        zbar_total=np.zeros(n_out), hand=np.zeros(2), W_exp=np.zeros((n_out, n)), W_mst=np.zeros((n_out, n)),
         P=np.eye(n) / config.network.rls_regularisation if needs_p else np.zeros((1, 1)),
         k=np.zeros(n), pend_k=np.zeros(n),
         replay=np.zeros((_replay_steps(config), n_out)),

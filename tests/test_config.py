@@ -30,6 +30,7 @@ INVALID = [
     ("task.arm_lengths", [1.0, 1.0], "arm effector"),
     ("task.costs", [0.1, 0.1, 0.1], "one cost per output"),
     ("task.costs", [-1.0, 0.0], ">= 0"),
+    ("task.cost_signal", "velocity", "'scripts', 'movement'"),
     ("rule.name", "backprop", "'force', 'rmhl', 'supertrex'"),
     ("rule.learning_rate", -1.0, ">= 0"),
     ("rule.phi", "even", "'rewarded', 'odd'"),
@@ -129,6 +130,7 @@ def test_config_robust_preset_sets_its_rule_keys_and_refuses_conflicts():
     cfg = load_experiment("task3-supertrex", ["preset=robust"])
     assert cfg.preset == "robust" and cfg.rule.transfer == "move"
     assert cfg.rule.exploratory_normalisation == "joints" and cfg.rule.adaptive_threshold == 2.0
+    assert cfg.task.cost_signal == "movement"
     assert load_experiment("task3-supertrex").rule.transfer == "copy"
     # the resolved config of a robust run loads back unchanged
     assert ExperimentConfig.from_dict(loads_toml(dumps_toml(cfg.to_dict()))) == cfg

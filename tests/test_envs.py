@@ -129,3 +129,20 @@ def test_arm_cost_enters_the_error_exactly():
     cost = np.sum(np.asarray(cfg.task.costs) * np.abs(z - zbar), axis=1)[train]
     np.testing.assert_allclose(res.traces["error"][train], dist2[train] + cost, rtol=1e-12)
     assert cost[1:].min() > 0
+
+
+def test_arm_movement_cost_uses_a_filter_of_the_total_output_in_training_and_test():
+    cfg = load_experiment("task3-supertrex", [
+        "task.cost_signal=movement", "recording.record_every=1", "network.n_neurons=50", "task.duration_ms=4",
+        "schedule.n_train_trials=2", "schedule.n_test_trials=1", "schedule.replay_lag_trials=1",
+        "rule.transfer_threshold=10.0"])
+    res = simulate(cfg, 0)
+    z = res.traces["z"]
+    zbar = np.zeros_like(z)
+    zbar[0] = z[0]
+    for i in range(1, len(z)):
+        zbar[i] = 0.8 * zbar[i - 1] + 0.2 * z[i]
+    dist2 = np.sum((res.traces["hand"] - res.traces["target"]) ** 2, axis=1)
+    cost = np.sum(np.asarray(cfg.task.costs) * np.abs(z - zbar), axis=1)
+    np.testing.assert_allclose(res.traces["error"], dist2 + cost, rtol=1e-12)
+    assert cost[cfg.n_train_steps + 1:].min() > 0  # the test output moves, so it costs
