@@ -107,17 +107,25 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .report import collect, format_table, plot_report, write_csv
+    from .report import collect, format_paired, format_table, paired, plot_report, write_csv
 
+    comparisons = []
+    for item in args.paired:
+        condition, sep, control = item.partition("=")
+        if not sep or not condition or not control:
+            raise ConfigError(f"--paired {item!r} is not allowed: write CONDITION=CONTROL")
+        comparisons.append(paired(args.directory, condition, control, args.metric))
     rows = collect(args.directory)
     if args.csv:
         write_csv(rows, args.csv)
     if args.plot:
         plot_report(rows, args.plot)
     if args.json:
-        print(json.dumps(rows))
+        print(json.dumps({"conditions": rows, "paired": comparisons} if comparisons else rows))
     else:
         print(format_table(rows))
+        for res in comparisons:
+            print(format_paired(res))
     return 0
 
 
@@ -197,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", help="also write the table as CSV")
     p.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     p.add_argument("--plot", help="figure of the deviation per condition, one dot per seed (.png/.pdf)")
+    p.add_argument("--paired", action="append", default=[], metavar="CONDITION=CONTROL",
+                   help="paired comparison over shared seeds: mean difference, 95%% CI, t and Wilcoxon tests")
+    p.add_argument("--metric", default="deviation", help="'deviation' (test window) or 'period:K' (mean "
+                   "distance of period K, negative counts from the end) for --paired")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("reproduce", help="regenerate a table of the replication beside the published numbers")

@@ -113,3 +113,56 @@ def plot_report(rows, path) -> None:
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path)
+
+
+def _metric_per_seed(directory, condition: str, metric: str) -> dict[int, float]:
+    """``deviation`` (the test window) or ``period:K`` (the mean distance of period K; K < 0 from the end)."""
+    out = {}
+    for path in sorted(Path(directory).glob("*.h5")):
+        with h5py.File(path, "r") as f:
+            if str(f.attrs["experiment"]) != condition or not f.attrs.get("complete", False):
+                continue
+            if bool(f["metrics"].attrs["diverged"]):
+                continue
+            if metric == "deviation":
+                out[int(f.attrs["seed"])] = float(f["metrics"].attrs["deviation"])
+            else:
+                periods = f["traces/period_distance"][()]
+                k = int(metric.split(":", 1)[1])
+                if not -len(periods) <= k < len(periods):
+                    raise ConfigError(f"--metric {metric!r} is not allowed: {condition} has {len(periods)} periods")
+                out[int(f.attrs["seed"])] = float(periods[k])
+    return out
+
+
+def paired(directory, condition: str, control: str, metric: str = "deviation") -> dict:
+    """Paired comparison over the seeds both conditions share: mean difference (condition - control) with
+    a 95 % t confidence interval, the paired t-test and the Wilcoxon signed-rank test."""
+    from scipy import stats
+
+    if metric != "deviation" and not metric.startswith("period:"):
+        raise ConfigError(f"--metric {metric!r} is not allowed: use 'deviation' or 'period:K'")
+    a = _metric_per_seed(directory, condition, metric)
+    b = _metric_per_seed(directory, control, metric)
+    seeds = sorted(set(a) & set(b))
+    if len(seeds) < 2:
+        raise ConfigError(f"{condition!r} and {control!r} share {len(seeds)} finished seeds in {directory}; "
+                          "a paired comparison needs at least 2")
+    x, y = np.array([a[s] for s in seeds]), np.array([b[s] for s in seeds])
+    d = x - y
+    n = len(d)
+    sem = d.std(ddof=1) / np.sqrt(n)
+    half = stats.t.ppf(0.975, n - 1) * sem
+    t_p = float(stats.ttest_rel(x, y).pvalue) if np.any(d != d[0]) else (0.0 if d[0] != 0 else 1.0)
+    w_p = float(stats.wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
+    return dict(condition=condition, control=control, metric=metric, n=n, seeds=seeds,
+                mean_condition=float(x.mean()), mean_control=float(y.mean()), mean_difference=float(d.mean()),
+                ci95=(float(d.mean() - half), float(d.mean() + half)), t_test_p=t_p, wilcoxon_p=w_p)
+
+
+def format_paired(res: dict) -> str:
+    lo, hi = res["ci95"]
+    return (f"{res['condition']} vs {res['control']} ({res['metric']}, n = {res['n']} paired seeds): "
+            f"{res['mean_condition']:.4g} vs {res['mean_control']:.4g}, difference {res['mean_difference']:+.4g} "
+            f"[95% CI {lo:+.4g}, {hi:+.4g}], paired t-test p = {res['t_test_p']:.3g}, "
+            f"Wilcoxon p = {res['wilcoxon_p']:.3g}")

@@ -8,7 +8,8 @@ File layout (schema 1)::
     /metrics          attrs: deviation, deviation_median, deviation_std, satisfactory, diverged,
                              diverged_step, n_steps, n_steps_planned, n_train_steps, wall_s, ...
     /traces/*         time_ms, z, z_exploratory, hand, target, distance, error,
-                      norm_exploratory, norm_mastery, gate   (every record_every steps)
+                      norm_exploratory, norm_mastery, gate   (every record_every steps);
+                      period_distance: the mean distance of every complete period (every step counted)
     /weights/*        w_exploratory, w_mastery (n_out x N, at the end of the run)
 
 Files are written under a temporary name and renamed when complete, so a file with the final name is
@@ -123,6 +124,9 @@ class Result:
             distance=rec.distance[steps], error=rec.error[steps],
             norm_exploratory=rec.norm_exp[:n_rec], norm_mastery=rec.norm_mst[:n_rec], gate=rec.gate[:n_rec],
         )
+        per = config.n_period_steps
+        n_full = n_done // per  # complete periods only
+        traces["period_distance"] = rec.distance[:n_full * per].reshape(n_full, per).mean(axis=1)
         weights = dict(w_exploratory=state.W_exp.copy(), w_mastery=state.W_mst.copy())
         return cls(config=config, seed=seed, metrics=metrics, traces=traces, weights=weights,
                    provenance=provenance)

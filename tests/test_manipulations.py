@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
-from conftest import small
+from conftest import SMALL, small
 
 from reservoir_motor import ConfigError, ExperimentConfig, load_experiment, simulate
 from reservoir_motor.tomlio import dumps_toml, loads_toml
 
+SMALL_RUN = SMALL
 OPEN = "rule.transfer_threshold=10.0"  # the gate opens at every RLS step, so transfer really happens
 
 
@@ -110,3 +111,23 @@ def test_state_input_changes_the_dynamics_and_off_leaves_streams_alone():
     assert not np.array_equal(control.traces["z"], on.traces["z"])
     cfg = load_experiment("task1-supertrex", ["network.state_input=true"])
     assert cfg.network.state_input is True
+
+
+def test_report_paired_comparison_of_a_lesion_against_its_control(tmp_path):
+    from reservoir_motor.report import paired
+    from reservoir_motor.sweep import run_sweep
+
+    lesion = manip('kind="lesion_exploratory", start=4')
+    run_sweep(["task1-rmhl"], "0:4", tmp_path, overrides=[*SMALL_RUN], workers=2, progress=False)
+    run_sweep(["task1-rmhl"], "0:4", tmp_path, overrides=[*SMALL_RUN, lesion, "name=rmhl-lesion"], workers=2,
+              progress=False)
+    res = paired(tmp_path, "rmhl-lesion", "task1-rmhl")
+    assert res["n"] == 4 and res["seeds"] == [0, 1, 2, 3]
+    assert res["mean_difference"] == pytest.approx(res["mean_condition"] - res["mean_control"])
+    lo, hi = res["ci95"]
+    assert lo <= res["mean_difference"] <= hi
+    # before the lesion (period 3) the paired runs are identical
+    same = paired(tmp_path, "rmhl-lesion", "task1-rmhl", metric="period:3")
+    assert same["mean_difference"] == 0.0 and same["ci95"] == (0.0, 0.0)
+    with pytest.raises(ConfigError, match="share 0"):
+        paired(tmp_path, "rmhl-lesion", "nothing")
