@@ -59,31 +59,35 @@ def _cmd_show(args) -> int:
     return 0
 
 
-def _cmd_plot(args) -> int:
-    src = Path(args.result)
+def _existing_result(text: str):
+    """The result stored at ``text``, or a one-line error."""
+    src = Path(text)
     if not src.is_file():
         raise ConfigError(f"result file {str(src)!r} does not exist")
-    from .plotting import plot_run
     from .result import load_result
 
+    return src, load_result(src)
+
+
+def _cmd_plot(args) -> int:
+    src, result = _existing_result(args.result)
+    from .plotting import plot_run
+
     out = Path(args.out) if args.out else src.with_suffix(".png")
-    plot_run(load_result(src), out)
+    plot_run(result, out)
     print(f"wrote {out}")
     return 0
 
 
 def _cmd_animate(args) -> int:
-    src = Path(args.result)
-    if not src.is_file():
-        raise ConfigError(f"result file {str(src)!r} does not exist")
+    src, result = _existing_result(args.result)
     from .animation import animate_run
-    from .result import load_result
 
     out = Path(args.out) if args.out else src.with_suffix(".gif")
     if out.suffix not in (".gif", ".mp4"):
         raise ConfigError(f"--out {str(out)!r} is not allowed: the animation is written as .gif or .mp4")
     try:
-        animate_run(load_result(src), out, n_frames=args.frames)
+        animate_run(result, out, n_frames=args.frames)
     except ValueError as exc:
         raise ConfigError(f"{src}: {exc}") from None
     print(f"wrote {out}")

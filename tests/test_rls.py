@@ -64,20 +64,11 @@ def rls_kernel(R, Y, gamma, gates=None):
 
 @pytest.mark.parametrize("n_samples", [30, 400], ids=["fewer-samples-than-neurons", "more-samples"])
 @pytest.mark.parametrize("gamma", [0.1, 10.0])
-def test_rls_reference_converges_to_ridge_solution(n_samples, gamma):
+@pytest.mark.parametrize("rls", [rls_reference, rls_kernel], ids=["reference", "kernel"])
+def test_rls_converges_to_ridge_solution(rls, n_samples, gamma):
     R, Y = make_samples(1, n_samples, 60)
     W_ridge, P_ridge = ridge(R, Y, gamma)
-    W, P = rls_reference(R, Y, gamma)
-    np.testing.assert_allclose(W, W_ridge, rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(P, P_ridge, rtol=1e-8, atol=1e-12)
-
-
-@pytest.mark.parametrize("n_samples", [30, 400], ids=["fewer-samples-than-neurons", "more-samples"])
-@pytest.mark.parametrize("gamma", [0.1, 10.0])
-def test_rls_kernel_converges_to_ridge_solution(n_samples, gamma):
-    R, Y = make_samples(2, n_samples, 60)
-    W_ridge, P_ridge = ridge(R, Y, gamma)
-    W, P = rls_kernel(R, Y, gamma)
+    W, P = rls(R, Y, gamma)
     np.testing.assert_allclose(W, W_ridge, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(P, P_ridge, rtol=1e-8, atol=1e-12)
     assert np.array_equal(P, P.T)
