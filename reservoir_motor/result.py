@@ -57,21 +57,19 @@ def _git_commit() -> str:
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
-_PROVENANCE: dict | None = None
+# Read when the package is imported, i.e. for the code this process has loaded, not later when a
+# run finishes (a commit made meanwhile would be recorded otherwise).
+_GIT_COMMIT = _git_commit()
 
 
 def provenance() -> dict:
-    """Versions and commit of the code that produced a result (computed once per process)."""
-    global _PROVENANCE
-    if _PROVENANCE is None:
-        import h5py
-        import numba
+    """Versions and commit of the code that produced a result."""
+    import h5py
+    import numba
 
-        from . import __version__
-        _PROVENANCE = dict(package_version=__version__, git_commit=_git_commit(),
-                           python_version=platform.python_version(), numpy_version=np.__version__,
-                           numba_version=numba.__version__, h5py_version=h5py.__version__)
-    return dict(_PROVENANCE)
+    from . import __version__
+    return dict(package_version=__version__, git_commit=_GIT_COMMIT, python_version=platform.python_version(),
+                numpy_version=np.__version__, numba_version=numba.__version__, h5py_version=h5py.__version__)
 
 
 @dataclass
