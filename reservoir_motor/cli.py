@@ -143,6 +143,20 @@ def _cmd_reproduce(args) -> int:
     return 0
 
 
+def _cmd_figure(args) -> int:
+    from .figures import CONDITION_FIGURES, make_condition_figure
+
+    names = sorted(CONDITION_FIGURES) if args.all else [args.name]
+    if not args.all and args.name not in CONDITION_FIGURES:
+        raise ConfigError(f"unknown figure {args.name!r}: choose one of {', '.join(sorted(CONDITION_FIGURES))}, "
+                          "or --all")
+    for name in names:
+        experiments, title = CONDITION_FIGURES[name]
+        print(make_condition_figure(name, experiments, title=title, quick=args.quick, seeds=args.seeds,
+                                    out_dir=args.out, workers=args.workers))
+    return 0
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -224,6 +238,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_set(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser("figure", help="draw a figure from stored runs, simulating only what is missing")
+    p.add_argument("name", nargs="?", help="figure name (see --all)")
+    p.add_argument("--all", action="store_true", help="every figure")
+    p.add_argument("--quick", action="store_true", help="reduced size and 2 seeds")
+    p.add_argument("--seeds", default="0:11")
+    p.add_argument("--out", default="figures/out")
+    p.add_argument("--workers", type=int)
+    p.set_defaults(func=_cmd_figure)
 
     p = sub.add_parser("animate", help="animate the test phase of a result (the arm drawing the curve)")
     p.add_argument("result", help="an .h5 file written by `run`")

@@ -21,3 +21,9 @@ def test_figure_quick_mode_writes_png_pdf_and_provenance(name, tmp_path):
     make_condition_figure(name, experiments, title=title, quick=True, out_dir=tmp_path / "out",
                           results_dir=tmp_path / "results", workers=2)
     assert sorted(p.stat().st_mtime_ns for p in (tmp_path / "results").rglob("*.h5")) == stored
+
+
+def test_figure_cli_rejects_unknown_names():
+    from reservoir_motor.cli import main
+
+    assert main(["figure", "fig99"]) == 2
