@@ -110,12 +110,22 @@ def _cmd_sweep(args) -> int:
     return 1 if failed else 0
 
 
+def _split_outside_brackets(text: str) -> tuple[str, str, str]:
+    """Partition at the first '=' outside [...], so grid conditions like ``a[rule.kappa=0.3]`` stay whole."""
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += (ch == "[") - (ch == "]")
+        if ch == "=" and depth == 0:
+            return text[:i], "=", text[i + 1:]
+    return text, "", ""
+
+
 def _cmd_report(args) -> int:
     from .report import collect, format_paired, format_table, paired, plot_report, write_csv
 
     comparisons = []
     for item in args.paired:
-        condition, sep, control = item.partition("=")
+        condition, sep, control = _split_outside_brackets(item)
         if not sep or not condition or not control:
             raise ConfigError(f"--paired {item!r} is not allowed: write CONDITION=CONTROL")
         comparisons.append(paired(args.directory, condition, control, args.metric))

@@ -131,3 +131,14 @@ def test_report_paired_comparison_of_a_lesion_against_its_control(tmp_path):
     assert same["mean_difference"] == 0.0 and same["ci95"] == (0.0, 0.0)
     with pytest.raises(ConfigError, match="share 0"):
         paired(tmp_path, "rmhl-lesion", "nothing")
+
+
+def test_report_paired_cli_accepts_grid_condition_names(tmp_path, capsys):
+    from reservoir_motor.cli import main
+    from reservoir_motor.sweep import run_sweep
+
+    run_sweep(["task1-rmhl"], "0:2", tmp_path, grid=[("rule.learning_rate", ["0.0005", "0.002"])],
+              overrides=list(SMALL_RUN), workers=2, progress=False)
+    assert main(["report", str(tmp_path), "--paired",
+                 "task1-rmhl[rule.learning_rate=0.002]=task1-rmhl[rule.learning_rate=0.0005]"]) == 0
+    assert "n = 2 paired seeds" in capsys.readouterr().out
