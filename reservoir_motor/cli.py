@@ -154,16 +154,13 @@ def _cmd_reproduce(args) -> int:
 
 
 def _cmd_figure(args) -> int:
-    from .figures import CONDITION_FIGURES, make_condition_figure
+    from .figures import ALL_FIGURES, draw
 
-    names = sorted(CONDITION_FIGURES) if args.all else [args.name]
-    if not args.all and args.name not in CONDITION_FIGURES:
-        raise ConfigError(f"unknown figure {args.name!r}: choose one of {', '.join(sorted(CONDITION_FIGURES))}, "
-                          "or --all")
+    names = ALL_FIGURES if args.all else [args.name]
+    if not args.all and args.name not in ALL_FIGURES:
+        raise ConfigError(f"unknown figure {args.name!r}: choose one of {', '.join(ALL_FIGURES)}, or --all")
     for name in names:
-        experiments, title = CONDITION_FIGURES[name]
-        print(make_condition_figure(name, experiments, title=title, quick=args.quick, seeds=args.seeds,
-                                    out_dir=args.out, workers=args.workers))
+        print(draw(name, quick=args.quick, seeds=args.seeds, out_dir=args.out, workers=args.workers))
     return 0
 
 

@@ -122,16 +122,58 @@ CONDITION_FIGURES = {
 }
 
 
+#: name: ([(experiment, extra overrides, row label)], seed, title). Drawn row by row with plot_comparison.
+PAPER_FIGURES = {
+    "fig2_task1": ([("task1-force", [], "FORCE"), ("task1-rmhl", [], "RMHL"), ("task1-supertrex", [], "SUPERTREX")],
+                   0, "Figure 2: Task 1, the butterfly with a known target"),
+    "fig3_task2": ([("task2-rmhl", [], "RMHL"), ("task2-supertrex", [], "SUPERTREX")],
+                   0, "Figure 3: Task 2, two-joint arm, scalar reward"),
+    "fig4_task3": ([("task3-rmhl", [], "RMHL"), ("task3-supertrex", [], "SUPERTREX (faithful)"),
+                    ("task3-supertrex", ["preset=robust", "name=task3-supertrex-robust"], "SUPERTREX (robust)")],
+                   0, "Figure 4: Task 3, three-joint arm with movement costs"),
+    "scalability": ([(f"task2-n{n}-supertrex", ["preset=robust", f"name=task2-n{n}-robust"], f"{n} segments")
+                     for n in (5, 10, 20, 50)], 0, "Scalability: robust SUPERTREX on arms of 5-50 segments"),
+}
+
+
+def make_paper_figure(name, *, quick=False, out_dir="figures/out", results_dir="results/figures", workers=None):
+    """Run what is missing for one of PAPER_FIGURES, draw it from the stored results; returns the PNG path."""
+    from .plotting import plot_comparison
+
+    rows, seed, title = PAPER_FIGURES[name]
+    results_dir = Path(results_dir) / ("quick" if quick else "full")
+    grouped = {}
+    for experiment, extra, _ in rows:
+        found = ensure_runs([experiment], [seed], results_dir, quick=quick, workers=workers, overrides=extra)
+        grouped.update(found)
+    results = [runs[0] for runs in grouped.values()]
+    path = Path(out_dir) / f"{name}.png"
+    plot_comparison(results, path, title=title, labels=[label for *_, label in rows])
+    plot_comparison(results, path.with_suffix(".pdf"), title=title, labels=[label for *_, label in rows])
+    write_provenance(path, grouped, [seed])
+    return path
+
+
 def main(name: str, argv=None) -> int:
     """Command line of one figure script: ``python figures/NAME.py [--quick] [--seeds 0:11]``."""
     import argparse
 
-    ap = argparse.ArgumentParser(description=CONDITION_FIGURES[name][1])
+    ap = argparse.ArgumentParser(description=(CONDITION_FIGURES.get(name) or PAPER_FIGURES[name])[-1])
     ap.add_argument("--quick", action="store_true", help="reduced size and 2 seeds (what the tests run)")
     ap.add_argument("--seeds", default="0:11")
     ap.add_argument("--workers", type=int)
     args = ap.parse_args(argv)
-    experiments, title = CONDITION_FIGURES[name]
-    print(make_condition_figure(name, experiments, title=title, quick=args.quick, seeds=args.seeds,
-                                workers=args.workers))
+    print(draw(name, quick=args.quick, seeds=args.seeds, workers=args.workers))
     return 0
+
+
+def draw(name, *, quick=False, seeds="0:11", out_dir="figures/out", workers=None):
+    """Any figure by name: a paper figure or a condition figure."""
+    if name in PAPER_FIGURES:
+        return make_paper_figure(name, quick=quick, out_dir=out_dir, workers=workers)
+    experiments, title = CONDITION_FIGURES[name]
+    return make_condition_figure(name, experiments, title=title, quick=quick, seeds=seeds, out_dir=out_dir,
+                                 workers=workers)
+
+
+ALL_FIGURES = sorted(PAPER_FIGURES) + sorted(CONDITION_FIGURES)

@@ -280,3 +280,31 @@ def _title(run):
         return f"{head}  |  no test phase"
     verdict = "satisfactory" if m.get("satisfactory") else "not satisfactory"
     return f"{head}  |  deviation {m['deviation']:.2e} ({verdict})"
+
+
+def plot_comparison(results, path=None, *, title="", labels=None) -> Figure:
+    """One row per run: test-phase drawing, x(t) against the target, distance from target, readout norms.
+
+    The layout of the paper's Figures 2-4 (one row per learning rule or condition), built from the same
+    panels as :func:`plot_run`.
+    """
+    fig = Figure(figsize=(13, 2.9 * len(results) + 0.6), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(len(results), 4, width_ratios=(1, 2, 2, 1.2))
+    for i, result in enumerate(results):
+        run = _RunView(result)
+        ax_draw = fig.add_subplot(grid[i, 0])
+        _plot_drawing(ax_draw, run)
+        ax_draw.set_title((labels or [None] * len(results))[i] or _title(run), fontsize=10, fontweight="bold")
+        ax_x = fig.add_subplot(grid[i, 1])
+        _plot_coordinate(ax_x, run, 0)
+        ax_x.tick_params(labelbottom=True)
+        ax_x.set_xlabel("time (s)")
+        _plot_distance(fig.add_subplot(grid[i, 2]), run)
+        _plot_norms(fig.add_subplot(grid[i, 3]), run)
+    fig.suptitle(title)
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
+    return fig

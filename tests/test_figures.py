@@ -27,3 +27,14 @@ def test_figure_cli_rejects_unknown_names():
     from reservoir_motor.cli import main
 
     assert main(["figure", "fig99"]) == 2
+
+
+@pytest.mark.parametrize("name", ["fig2_task1", "fig3_task2", "fig4_task3", "scalability"])
+def test_paper_figure_quick_mode_draws_one_row_per_condition(name, tmp_path):
+    from reservoir_motor.figures import PAPER_FIGURES, make_paper_figure
+
+    png = make_paper_figure(name, quick=True, out_dir=tmp_path / "out", results_dir=tmp_path / "results",
+                            workers=2)
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
+    record = json.loads(png.with_suffix(".provenance.json").read_text())
+    assert len(record["conditions"]) == len(PAPER_FIGURES[name][0])
