@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ._kernel import MANIP_SWITCH_TARGET
 from .config import ConfigError, ExperimentConfig
 from .tomlio import dumps_toml, loads_toml
 
@@ -92,11 +91,8 @@ class Result:
         return self.metrics["diverged"]
 
     @classmethod
-    def from_run(cls, config, seed, rec, state, targets, schedule, *, diverged_step, wall_s, provenance):
-        """Summarise the arrays of a finished (or diverged) run.
-
-        ``targets`` are the curves of the run and ``schedule`` its manipulation rows; the target trace
-        follows the switch_target rows."""
+    def from_run(cls, config, seed, rec, state, target_at, *, diverged_step, wall_s, provenance):
+        """Summarise the arrays of a finished (or diverged) run; ``target_at(steps)`` gives the target."""
         n_train, n_planned = config.n_train_steps, config.n_steps
         diverged = diverged_step >= 0
         n_done = diverged_step if diverged else n_planned  # the step that diverged is not kept
@@ -112,13 +108,9 @@ class Result:
         every = config.recording.record_every
         n_rec = -(-n_done // every)
         steps = np.arange(n_rec) * every
-        curve = np.zeros(n_rec, dtype=np.int64)
-        for kind, start, stop, value in schedule:
-            if int(kind) == MANIP_SWITCH_TARGET:
-                curve[(steps >= start) & (steps < stop)] = int(value)
         traces = dict(
             time_ms=steps * config.network.dt_ms, z=rec.z[:n_rec], z_exploratory=rec.z_exp[:n_rec],
-            hand=rec.hand[:n_rec], target=targets[curve, steps % config.n_period_steps],
+            hand=rec.hand[:n_rec], target=target_at(steps),
             distance=rec.distance[steps], error=rec.error[steps],
             norm_exploratory=rec.norm_exp[:n_rec], norm_mastery=rec.norm_mst[:n_rec], gate=rec.gate[:n_rec],
         )

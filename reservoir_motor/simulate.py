@@ -137,5 +137,12 @@ def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, in
         if done < s1:
             break
     diverged_step = int(state.scalars[K.S_DIVERGED])
-    return Result.from_run(config, int(seed), rec, state, targets, schedule, diverged_step=diverged_step,
+    def target_at(steps):  # the curve drawn at each step, following the switch_target rows
+        curve = np.zeros(steps.size, dtype=np.int64)
+        for kind, start, stop, value in schedule:
+            if int(kind) == K.MANIP_SWITCH_TARGET:
+                curve[(steps >= start) & (steps < stop)] = int(value)
+        return targets[curve, steps % config.n_period_steps]
+
+    return Result.from_run(config, int(seed), rec, state, target_at, diverged_step=diverged_step,
                            wall_s=time.perf_counter() - t0, provenance=provenance())
