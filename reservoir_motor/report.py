@@ -52,6 +52,7 @@ def collect(directory) -> list[dict]:
             deviation_median=float(np.median(dev)) if ok else None,
             std_across_seeds=float(dev.std(ddof=1)) if len(ok) > 1 else None,
             std_within_run=float(np.mean([m["deviation_std"] for m in ok])) if ok else None,
+            median_within_run=float(np.mean([m["deviation_median"] for m in ok])) if ok else None,
             satisfactory=sum(bool(m["satisfactory"]) for m in runs),
             diverged=sum(bool(m["diverged"]) for m in runs),
             failed=len(g["failed"]),

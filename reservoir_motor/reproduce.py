@@ -62,7 +62,8 @@ def reproduce(table: str, out_dir, *, seeds="0:11", workers=None, scheduler=None
             if r is None:
                 continue
             completed = r["n"]
-            ours = (f"{_fmt(r['deviation_mean'])} / {_fmt(r['deviation_median'])} / "
+            # ReScience's convention: means over seeds of each run's mean, median and std over its test
+            ours = (f"{_fmt(r['deviation_mean'])} / {_fmt(r['median_within_run'])} / "
                     f"{_fmt(r['std_within_run'])}")
             lines.append(f"| {name} | {ours} | {_fmt(r['std_across_seeds'])} | {r['satisfactory']}/{completed} "
                          f"({r['diverged']}) | {TABLE1[name][0]}, {TABLE1[name][1]} |")
