@@ -110,25 +110,16 @@ def _cmd_sweep(args) -> int:
     return 1 if failed else 0
 
 
-def _split_outside_brackets(text: str) -> tuple[str, str, str]:
-    """Partition at the first '=' outside [...], so grid conditions like ``a[rule.kappa=0.3]`` stay whole."""
-    depth = 0
-    for i, ch in enumerate(text):
-        depth += (ch == "[") - (ch == "]")
-        if ch == "=" and depth == 0:
-            return text[:i], "=", text[i + 1:]
-    return text, "", ""
-
-
 def _cmd_report(args) -> int:
     from .report import collect, format_paired, format_table, paired, plot_report, write_csv
+    from .sweep import split_top_level
 
     comparisons = []
     for item in args.paired:
-        condition, sep, control = _split_outside_brackets(item)
-        if not sep or not condition or not control:
+        parts = split_top_level(item, "=", maxsplit=1)
+        if len(parts) != 2 or not all(parts):
             raise ConfigError(f"--paired {item!r} is not allowed: write CONDITION=CONTROL")
-        comparisons.append(paired(args.directory, condition, control, args.metric))
+        comparisons.append(paired(args.directory, *parts, args.metric))
     rows = collect(args.directory)
     if args.csv:
         write_csv(rows, args.csv)

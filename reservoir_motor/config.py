@@ -257,7 +257,6 @@ class RecordingConfig(_Section):
 
 MANIPULATIONS = ("dopamine", "exploration_gain", "reward_bias", "lesion_exploratory", "block_transfer",
                  "switch_target")
-_NEEDS_VALUE = {"dopamine": ">= 0", "exploration_gain": ">= 0", "reward_bias": "a number"}
 
 
 @dataclass(frozen=True)
@@ -280,7 +279,7 @@ class Manipulation:
         return f"manipulations[{i}] ({self.kind})"
 
 
-def _manipulations(entries, i0=0) -> tuple:
+def _manipulations(entries) -> tuple:
     out = []
     fields = {f.name for f in dataclasses.fields(Manipulation)}
     for i, entry in enumerate(entries):

@@ -148,8 +148,8 @@ def make_paper_figure(name, *, quick=False, out_dir="figures/out", results_dir="
         grouped.update(found)
     results = [runs[0] for runs in grouped.values()]
     path = Path(out_dir) / f"{name}.png"
-    plot_comparison(results, path, title=title, labels=[label for *_, label in rows])
-    plot_comparison(results, path.with_suffix(".pdf"), title=title, labels=[label for *_, label in rows])
+    fig = plot_comparison(results, path, title=title, labels=[label for *_, label in rows])
+    fig.savefig(path.with_suffix(".pdf"))
     write_provenance(path, grouped, [seed])
     return path
 

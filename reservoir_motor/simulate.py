@@ -96,6 +96,15 @@ def schedule_rows(config: ExperimentConfig) -> tuple[np.ndarray, np.ndarray]:
     return np.array(rows, dtype=np.float64).reshape(-1, 4), np.stack(curves)
 
 
+def target_trace(schedule: np.ndarray, targets: np.ndarray, n_period_steps: int, steps: np.ndarray) -> np.ndarray:
+    """The target at each of ``steps``, following the switch_target rows as the compiled loop does."""
+    curve = np.zeros(steps.size, dtype=np.int64)
+    for kind, start, stop, value in schedule:
+        if int(kind) == K.MANIP_SWITCH_TARGET:
+            curve[(steps >= start) & (steps < stop)] = int(value)
+    return targets[curve, steps % n_period_steps]
+
+
 def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, int], None] | None = None,
              n_chunks: int = 50) -> Result:
     """Simulate one run of ``config`` with ``seed`` and return its :class:`Result`.
@@ -137,12 +146,9 @@ def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, in
         if done < s1:
             break
     diverged_step = int(state.scalars[K.S_DIVERGED])
-    def target_at(steps):  # the curve drawn at each step, following the switch_target rows
-        curve = np.zeros(steps.size, dtype=np.int64)
-        for kind, start, stop, value in schedule:
-            if int(kind) == K.MANIP_SWITCH_TARGET:
-                curve[(steps >= start) & (steps < stop)] = int(value)
-        return targets[curve, steps % config.n_period_steps]
+
+    def target_at(steps):
+        return target_trace(schedule, targets, config.n_period_steps, steps)
 
     return Result.from_run(config, int(seed), rec, state, target_at, diverged_step=diverged_step,
                            wall_s=time.perf_counter() - t0, provenance=provenance())

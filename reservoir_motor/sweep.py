@@ -61,20 +61,20 @@ def parse_grid(items: list[str]) -> list[tuple[str, list[str]]]:
     grid = []
     for item in items:
         key, _, values = item.partition("=")
-        vals = [v.strip() for v in _split_values(values)]
+        vals = [v.strip() for v in split_top_level(values, ",")]
         if not key.strip() or not vals or any(v == "" for v in vals):
             raise ConfigError(f"--grid {item!r} is not allowed: write KEY=V1,V2,... e.g. rule.kappa=0.3,0.5")
         grid.append((key.strip(), vals))
     return grid
 
 
-def _split_values(text: str) -> list[str]:
-    """Split on commas outside brackets, so list values like [1.8,1.8] stay whole."""
+def split_top_level(text: str, sep: str, maxsplit: int = -1) -> list[str]:
+    """Split on ``sep`` outside [...] and {...}, so values like [1.8,1.8] and condition names like
+    ``task1-supertrex[rule.kappa=0.3]`` stay whole."""
     out, depth, cur = [], 0, ""
     for ch in text:
-        depth += ch == "["
-        depth -= ch == "]"
-        if ch == "," and depth == 0:
+        depth += (ch in "[{") - (ch in "]}")
+        if ch == sep and depth == 0 and (maxsplit < 0 or len(out) < maxsplit):
             out.append(cur)
             cur = ""
         else:
