@@ -111,15 +111,16 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from .report import collect, format_paired, format_table, paired, plot_report, write_csv
+    from .report import collect, format_paired, format_table, load_runs, paired, plot_report, write_csv
     from .sweep import split_top_level
 
     comparisons = []
+    runs = load_runs(args.directory) if args.paired else {}
     for item in args.paired:
         parts = split_top_level(item, "=", maxsplit=1)
         if len(parts) != 2 or not all(parts):
             raise ConfigError(f"--paired {item!r} is not allowed: write CONDITION=CONTROL")
-        comparisons.append(paired(args.directory, *parts, args.metric))
+        comparisons.append(paired(runs, *parts, args.metric))
     rows = collect(args.directory)
     if args.csv:
         write_csv(rows, args.csv)
@@ -131,6 +132,24 @@ def _cmd_report(args) -> int:
         print(format_table(rows))
         for res in comparisons:
             print(format_paired(res))
+    return 0
+
+
+def _cmd_outcomes(args) -> int:
+    from .outcomes import OUTCOMES, evaluate, experiments, format_outcomes
+    from .sweep import parse_seeds, run_sweep
+
+    ids = [i.strip() for i in args.only.split(",")] if args.only else list(OUTCOMES)
+    unknown = [i for i in ids if i not in OUTCOMES]
+    if unknown:
+        raise ConfigError(f"--only {unknown[0]!r} is not allowed: choose from {', '.join(OUTCOMES)}")
+    if args.run:
+        run_sweep(experiments(ids), parse_seeds(args.seeds), Path(args.directory), overrides=args.set,
+                  workers=args.workers, progress=not args.json)
+    elif not Path(args.directory).is_dir():
+        raise ConfigError(f"{args.directory!r} is not a directory of results (add --run to simulate them)")
+    rows = evaluate(args.directory, ids)
+    print(json.dumps(rows) if args.json else format_outcomes(rows))
     return 0
 
 
@@ -226,6 +245,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default="deviation", help="'deviation' (test window) or 'period:K' (mean "
                    "distance of period K, negative counts from the end) for --paired")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("outcomes", help="test the expected outcomes of the lesion, Parkinson's and state "
+                       "experiments with paired statistics")
+    p.add_argument("directory", help="directory of result files")
+    p.add_argument("--only", help="comma-separated outcome ids, e.g. L1,P1 (default: all)")
+    p.add_argument("--run", action="store_true", help="first simulate the runs that are missing (a sweep)")
+    p.add_argument("--seeds", default="0:11", help="seeds for --run (default 0:11)")
+    p.add_argument("--workers", type=int)
+    p.add_argument("--json", action="store_true", help="one JSON list of the comparisons")
+    add_set(p)
+    p.set_defaults(func=_cmd_outcomes)
 
     p = sub.add_parser("reproduce", help="regenerate a table of the replication beside the published numbers")
     p.add_argument("table", choices=["table1", "table2", "scalability"])

@@ -116,38 +116,57 @@ def plot_report(rows, path) -> None:
     fig.savefig(path)
 
 
-def _metric_per_seed(directory, condition: str, metric: str) -> dict[int, float]:
-    """``deviation`` (the test window) or ``period:K`` (the mean distance of period K; K < 0 from the end)."""
-    out = {}
+def load_runs(directory) -> dict[str, dict[int, dict]]:
+    """{condition: {seed: {"deviation", "periods"}}} of the complete runs that did not diverge; each file
+    is read once, so many comparisons over one directory stay cheap."""
+    runs: dict[str, dict[int, dict]] = {}
     for path in sorted(Path(directory).glob("*.h5")):
         with h5py.File(path, "r") as f:
-            if str(f.attrs["experiment"]) != condition or not f.attrs.get("complete", False):
+            if not f.attrs.get("complete", False) or bool(f["metrics"].attrs["diverged"]):
                 continue
-            if bool(f["metrics"].attrs["diverged"]):
-                continue
-            if metric == "deviation":
-                out[int(f.attrs["seed"])] = float(f["metrics"].attrs["deviation"])
-            else:
-                periods = f["traces/period_distance"][()]
-                k = int(metric.split(":", 1)[1])
-                if not -len(periods) <= k < len(periods):
-                    raise ConfigError(f"--metric {metric!r} is not allowed: {condition} has {len(periods)} periods")
-                out[int(f.attrs["seed"])] = float(periods[k])
+            runs.setdefault(str(f.attrs["experiment"]), {})[int(f.attrs["seed"])] = {
+                "deviation": float(f["metrics"].attrs["deviation"]), "periods": f["traces/period_distance"][()]}
+    return runs
+
+
+def metric_per_seed(runs: dict, condition: str, metric: str) -> dict[int, float]:
+    """``deviation`` (the test window) or ``period:K`` (the mean distance of period K; K < 0 from the end)."""
+    k = None
+    if metric != "deviation":
+        try:
+            k = int(metric.removeprefix("period:")) if metric.startswith("period:") else None
+        except ValueError:
+            pass
+        if k is None:
+            raise ConfigError(f"--metric {metric!r} is not allowed: use 'deviation' or 'period:K'")
+    out = {}
+    for seed, run in runs.get(condition, {}).items():
+        if metric == "deviation":
+            out[seed] = run["deviation"]
+            continue
+        periods = run["periods"]
+        if not -len(periods) <= k < len(periods):
+            raise ConfigError(f"--metric {metric!r} is not allowed: {condition} has {len(periods)} periods")
+        out[seed] = float(periods[k])
     return out
 
 
-def paired(directory, condition: str, control: str, metric: str = "deviation") -> dict:
+def paired(source, condition: str, control: str, metric: str = "deviation", control_metric: str | None = None) -> dict:
     """Paired comparison over the seeds both conditions share: mean difference (condition - control) with
-    a 95 % t confidence interval, the paired t-test and the Wilcoxon signed-rank test."""
+    a 95 % t confidence interval, the paired t-test and the Wilcoxon signed-rank test.
+
+    ``source`` is a directory of results or what :func:`load_runs` returned. ``control_metric`` (default:
+    ``metric``) lets a run be compared with an earlier window, e.g. period 9 against period 5 of itself.
+    """
     from scipy import stats
 
-    if metric != "deviation" and not metric.startswith("period:"):
-        raise ConfigError(f"--metric {metric!r} is not allowed: use 'deviation' or 'period:K'")
-    a = _metric_per_seed(directory, condition, metric)
-    b = _metric_per_seed(directory, control, metric)
+    runs = source if isinstance(source, dict) else load_runs(source)
+    control_metric = control_metric or metric
+    a = metric_per_seed(runs, condition, metric)
+    b = metric_per_seed(runs, control, control_metric)
     seeds = sorted(set(a) & set(b))
     if len(seeds) < 2:
-        raise ConfigError(f"{condition!r} and {control!r} share {len(seeds)} finished seeds in {directory}; "
+        raise ConfigError(f"{condition!r} and {control!r} share {len(seeds)} finished seeds; "
                           "a paired comparison needs at least 2")
     x, y = np.array([a[s] for s in seeds]), np.array([b[s] for s in seeds])
     d = x - y
@@ -156,14 +175,16 @@ def paired(directory, condition: str, control: str, metric: str = "deviation") -
     half = stats.t.ppf(0.975, n - 1) * sem
     t_p = float(stats.ttest_rel(x, y).pvalue) if np.any(d != d[0]) else (0.0 if d[0] != 0 else 1.0)
     w_p = float(stats.wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
-    return dict(condition=condition, control=control, metric=metric, n=n, seeds=seeds,
-                mean_condition=float(x.mean()), mean_control=float(y.mean()), mean_difference=float(d.mean()),
-                ci95=(float(d.mean() - half), float(d.mean() + half)), t_test_p=t_p, wilcoxon_p=w_p)
+    return dict(condition=condition, control=control, metric=metric, control_metric=control_metric, n=n,
+                seeds=seeds, mean_condition=float(x.mean()), mean_control=float(y.mean()),
+                mean_difference=float(d.mean()), ci95=(float(d.mean() - half), float(d.mean() + half)),
+                t_test_p=t_p, wilcoxon_p=w_p)
 
 
 def format_paired(res: dict) -> str:
     lo, hi = res["ci95"]
-    return (f"{res['condition']} vs {res['control']} ({res['metric']}, n = {res['n']} paired seeds): "
+    what = res["metric"] if res["control_metric"] == res["metric"] else f"{res['metric']} vs {res['control_metric']}"
+    return (f"{res['condition']} vs {res['control']} ({what}, n = {res['n']} paired seeds): "
             f"{res['mean_condition']:.4g} vs {res['mean_control']:.4g}, difference {res['mean_difference']:+.4g} "
             f"[95% CI {lo:+.4g}, {hi:+.4g}], paired t-test p = {res['t_test_p']:.3g}, "
             f"Wilcoxon p = {res['wilcoxon_p']:.3g}")

@@ -142,3 +142,33 @@ def test_report_paired_cli_accepts_grid_condition_names(tmp_path, capsys):
     assert main(["report", str(tmp_path), "--paired",
                  "task1-rmhl[rule.learning_rate=0.002]=task1-rmhl[rule.learning_rate=0.0005]"]) == 0
     assert "n = 2 paired seeds" in capsys.readouterr().out
+
+
+def test_outcome_verdicts_follow_sign_significance_and_tolerance():
+    from reservoir_motor.outcomes import verdict
+
+    up = dict(mean_difference=0.2, wilcoxon_p=0.001, mean_control=1.0)
+    noisy = dict(mean_difference=0.2, wilcoxon_p=0.3, mean_control=1.0)
+    assert verdict("higher", up) == "holds" and verdict("lower", up) == "does not hold"
+    assert verdict("higher", noisy) == "does not hold" and verdict("not lower", noisy) == "holds"
+    assert verdict("similar", up) == "does not hold"
+    assert verdict("similar", dict(mean_difference=-0.05, wilcoxon_p=0.001, mean_control=1.0)) == "holds"
+    assert verdict("report", up) == "-"
+
+
+def test_outcomes_cli_runs_missing_experiments_and_tests_l1(tmp_path, capsys):
+    import json
+
+    from reservoir_motor.cli import main
+
+    size = ("network.n_neurons=200", "task.duration_ms=400", "schedule.n_test_trials=2")  # L1 lesions at 10 periods
+    sets = [a for item in size for a in ("--set", item)]
+    assert main(["outcomes", str(tmp_path), "--run", "--only", "L1", "--seeds", "0:6", "--json", *sets]) == 0
+    rows = {r["condition"]: r for r in json.loads(capsys.readouterr().out)}
+    # SUPERTREX's test already removes the exploratory pathway: a lesion at the end of training changes nothing
+    st = rows["l1-supertrex-lesion"]
+    assert st["n"] == 6 and st["mean_difference"] == 0.0 and st["verdict"] == "holds"
+    # RMHL's only pathway is gone: its output is 0 and the distance that of drawing nothing
+    rmhl = rows["l1-rmhl-lesion"]
+    assert rmhl["mean_difference"] > 0.02 and rmhl["wilcoxon_p"] < 0.05 and rmhl["verdict"] == "holds"
+    assert main(["outcomes", str(tmp_path / "nothing")]) == 2

@@ -1,8 +1,0 @@
-"""Figure parkinson_p2_p4, see reservoir_motor.figures. Usage: python figures/parkinson_p2_p4.py [--quick]"""
-
-import sys
-
-from reservoir_motor.figures import main
-
-if __name__ == "__main__":
-    sys.exit(main("parkinson_p2_p4"))
