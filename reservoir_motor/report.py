@@ -120,11 +120,16 @@ def load_runs(directory) -> dict[str, dict[int, dict]]:
     """{condition: {seed: {"deviation", "periods"}}} of the complete runs that did not diverge; each file
     is read once, so many comparisons over one directory stay cheap."""
     runs: dict[str, dict[int, dict]] = {}
+    digests: dict[str, str] = {}
     for path in sorted(Path(directory).glob("*.h5")):
         with h5py.File(path, "r") as f:
             if not f.attrs.get("complete", False) or bool(f["metrics"].attrs["diverged"]):
                 continue
-            runs.setdefault(str(f.attrs["experiment"]), {})[int(f.attrs["seed"])] = {
+            name, digest = str(f.attrs["experiment"]), str(f.attrs["config_digest"])
+            if digests.setdefault(name, digest) != digest:  # pairing by name must not mix two configs
+                raise ConfigError(f"{directory} holds runs of two different configs named {name!r} "
+                                  f"(digests {digests[name]} and {digest}): keep one per directory")
+            runs.setdefault(name, {})[int(f.attrs["seed"])] = {
                 "deviation": float(f["metrics"].attrs["deviation"]), "periods": f["traces/period_distance"][()]}
     return runs
 

@@ -131,6 +131,10 @@ def test_report_paired_comparison_of_a_lesion_against_its_control(tmp_path):
     assert same["mean_difference"] == 0.0 and same["ci95"] == (0.0, 0.0)
     with pytest.raises(ConfigError, match="share 0"):
         paired(tmp_path, "rmhl-lesion", "nothing")
+    # runs are paired by name: a second config under the same name is refused, not mixed in
+    run_sweep(["task1-rmhl"], "0:1", tmp_path, overrides=[*SMALL_RUN, "rule.learning_rate=0.001"], progress=False)
+    with pytest.raises(ConfigError, match="two different configs named 'task1-rmhl'"):
+        paired(tmp_path, "rmhl-lesion", "task1-rmhl")
 
 
 def test_report_paired_cli_accepts_grid_condition_names(tmp_path, capsys):
