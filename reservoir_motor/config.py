@@ -112,6 +112,11 @@ class NetworkConfig(_Section):
     SECTION = "network"
     n_neurons: int = _f(1000, "number of reservoir neurons N", lo=1)
     connection_prob: float = _f(0.1, "probability p that a recurrent connection exists", lo=0, hi=1, lo_open=True)
+    connectivity: str = _f(
+        "sprandn", "how J's nonzero positions are drawn: 'sprandn' (the scripts' MATLAB sprandn(N, N, p): "
+        "round(p N^2) positions with replacement, duplicates collapse, so the density is 1 - exp(-p), 0.095 "
+        "for p = 0.1, and the spectral radius about gain sqrt(0.95)) or 'bernoulli' (each connection with "
+        "probability p; spectral radius gain)", choices=("sprandn", "bernoulli"))
     gain: float = _f(1.5, "recurrent gain lambda; J entries are N(0,1) * gain / sqrt(p N)", lo=0)
     tau_ms: float = _f(10.0, "membrane time constant tau", unit="ms", lo=0, lo_open=True)
     dt_ms: float = _f(0.2, "Euler time step; must not exceed tau_ms", unit="ms", lo=0, lo_open=True)

@@ -13,6 +13,7 @@ INVALID = [
     ("network.n_neurons", "abc", "integer"),
     ("network.connection_prob", 0.0, "> 0"),
     ("network.connection_prob", 1.5, "<= 1"),
+    ("network.connectivity", "dense", "'sprandn', 'bernoulli'"),
     ("network.gain", -1.0, ">= 0"),
     ("network.tau_ms", 0.0, "> 0"),
     ("network.dt_ms", 20.0, "tau_ms"),

@@ -19,7 +19,8 @@ GOLDEN = {  # rule: (deviation, sum of W_mastery, sum of W_exploratory) for seed
 
 @pytest.mark.parametrize("rule", sorted(GOLDEN))
 def test_golden_small_run_does_not_drift(rule):
-    res = simulate(small(f"task1-{rule}", "rule.transfer_threshold=0.3"), 0)
+    # recorded with Bernoulli connectivity, the default then
+    res = simulate(small(f"task1-{rule}", "rule.transfer_threshold=0.3", "network.connectivity=bernoulli"), 0)
     deviation, w_mst, w_exp = GOLDEN[rule]
     assert res.metrics["deviation"] == pytest.approx(deviation, rel=1e-7)
     assert float(res.weights["w_mastery"].sum()) == pytest.approx(w_mst, rel=1e-6, abs=1e-12)

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reservoir_motor import _kernel as K
-from reservoir_motor import simulate
+from reservoir_motor import load_experiment, simulate
 
 
 def test_simulate_same_seed_gives_identical_numbers():
@@ -126,3 +126,16 @@ def test_simulate_joint_normalisation_scales_the_exploratory_update():
                             "rule.learning_rate=0.001"), 0)
     # 2 / 4 joints x 0.001 = the faithful 5e-4: the same run
     np.testing.assert_allclose(scaled.weights["w_exploratory"], plain.weights["w_exploratory"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("connectivity, density", [("sprandn", 1 - np.exp(-0.1)), ("bernoulli", 0.1)])
+def test_network_density_and_scale_follow_the_connectivity(connectivity, density):
+    from reservoir_motor.network import make_network, make_streams
+
+    cfg = load_experiment("task1-supertrex", [f"network.connectivity={connectivity}"])
+    J = make_network(cfg, make_streams(0)).J
+    n = cfg.network.n_neurons
+    assert J.nnz / n**2 == pytest.approx(density, abs=0.002)  # binomial sd is 0.0003
+    assert J.data.std() == pytest.approx(1.5 / np.sqrt(0.1 * n), rel=0.01)  # the nominal p sets the scale
+    again = make_network(cfg, make_streams(0)).J
+    assert (J != again).nnz == 0
