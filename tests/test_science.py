@@ -33,3 +33,19 @@ def test_science_task1_supertrex_keeps_the_skill_better_than_rmhl():
 def test_science_task2_supertrex_satisfactory_where_rmhl_fails():
     assert np.all(deviations("task2-supertrex") < 0.25)  # measured 0.04-0.11
     assert np.all(deviations("task2-rmhl") > 0.5)  # measured 0.61-0.63
+
+
+def test_science_l1_late_lesion_spares_supertrex_and_removes_rmhl_skill():
+    ten = ("schedule.n_train_trials=10",)  # the L1 lesion is at the end of 10 training periods
+    st, st_lesion = deviations("task1-supertrex", *ten), deviations("l1-supertrex-lesion", *ten)
+    np.testing.assert_array_equal(st_lesion, st)  # the test already runs on the mastery pathway alone
+    rmhl, rmhl_lesion = deviations("task1-rmhl", *ten), deviations("l1-rmhl-lesion", *ten)
+    assert np.all(rmhl_lesion > rmhl + 0.2)  # measured 0.57 against 0.17-0.21
+    assert np.all(rmhl_lesion > 0.5)
+
+
+def test_science_p1_less_dopamine_learns_worse():
+    healthy, half, none = (deviations(name) for name in ("task1-supertrex", "p1-dopamine-0.5", "p1-dopamine-0.0"))
+    # measured 0.06-0.13, 0.22-0.44 and 0.66 (no learning: the distance of drawing nothing)
+    assert np.all(healthy < half) and np.all(half < none)
+    assert healthy.mean() < 0.5 * half.mean()
