@@ -112,7 +112,8 @@ def evaluate(directory, ids=None) -> list[dict]:
             raise ConfigError(f"unknown outcome {key!r}: choose from {', '.join(OUTCOMES)}")
         claim, checks = OUTCOMES[key]
         for c in checks:
-            row = dict(id=key, claim=claim, expect=c.expect, condition=c.condition, control=c.control)
+            row = dict(id=key, claim=claim, expect=c.expect, condition=c.condition, control=c.control,
+                       metric=c.metric, control_metric=c.control_metric or c.metric)
             try:
                 stats = paired(runs, c.condition, c.control, c.metric, c.control_metric)
             except ConfigError as err:
@@ -129,11 +130,11 @@ def format_outcomes(rows) -> str:
     for r in rows:
         claim = r["claim"] if r["id"] != last else ""
         last = r["id"]
+        metric = r["metric"] if r["control_metric"] == r["metric"] else f"{r['metric']} vs {r['control_metric']}"
         if r["verdict"] == "not run":
-            lines.append(f"| {r['id']} | {claim} | {r['condition']} vs {r['control']} | 0 | | | | | "
+            lines.append(f"| {r['id']} | {claim} | {r['condition']} vs {r['control']} ({metric}) | 0 | | | | | "
                          f"{r['expect']} | not run |")
             continue
-        metric = r["metric"] if r["control_metric"] == r["metric"] else f"{r['metric']} vs {r['control_metric']}"
         lo, hi = r["ci95"]
         lines.append(f"| {r['id']} | {claim} | {r['condition']} vs {r['control']} ({metric}) | {r['n']} | "
                      f"{r['mean_condition']:.4g} | {r['mean_control']:.4g} | {r['mean_difference']:+.3g} "
