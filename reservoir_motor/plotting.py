@@ -282,8 +282,14 @@ def _title(run):
     return f"{head}  |  deviation {m['deviation']:.2e} ({verdict})"
 
 
+#: Up to this many joints a comparison row shows the joint angles (the paper's Figures 3 and 4); beyond
+#: it, the hand's x(t) and y(t) (the replication's scalability figure).
+MAX_ANGLES_SHOWN = 3
+
+
 def plot_comparison(results, path=None, *, title="", labels=None) -> Figure:
-    """One row per run: test-phase drawing, x(t) against the target, distance from target, readout norms.
+    """One row per run: test-phase drawing; x(t) over y(t) of the hand against the target, or the joint
+    angles of an arm of up to ``MAX_ANGLES_SHOWN`` joints; distance from target; readout norms.
 
     The layout of the paper's Figures 2-4 (one row per learning rule or condition), built from the same
     panels as :func:`plot_run`.
@@ -296,10 +302,13 @@ def plot_comparison(results, path=None, *, title="", labels=None) -> Figure:
         ax_draw = fig.add_subplot(grid[i, 0])
         _plot_drawing(ax_draw, run)
         ax_draw.set_title((labels or [None] * len(results))[i] or _title(run), fontsize=10, fontweight="bold")
-        ax_x = fig.add_subplot(grid[i, 1])
-        _plot_coordinate(ax_x, run, 0)
-        ax_x.tick_params(labelbottom=True)
-        ax_x.set_xlabel("time (s)")
+        if run.is_arm and run.z.shape[1] <= MAX_ANGLES_SHOWN:
+            _plot_angles(fig.add_subplot(grid[i, 1]), run)
+        else:
+            xy = grid[i, 1].subgridspec(2, 1, hspace=0)
+            ax_x = fig.add_subplot(xy[0])
+            _plot_coordinate(ax_x, run, 0)
+            _plot_coordinate(fig.add_subplot(xy[1], sharex=ax_x), run, 1)
         _plot_distance(fig.add_subplot(grid[i, 2]), run)
         _plot_norms(fig.add_subplot(grid[i, 3]), run)
     fig.suptitle(title)
