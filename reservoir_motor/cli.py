@@ -136,13 +136,10 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_outcomes(args) -> int:
-    from .outcomes import OUTCOMES, evaluate, experiments, format_outcomes
+    from .outcomes import evaluate, experiments, format_outcomes, select
     from .sweep import parse_seeds, run_sweep
 
-    ids = [i.strip() for i in args.only.split(",")] if args.only else list(OUTCOMES)
-    unknown = [i for i in ids if i not in OUTCOMES]
-    if unknown:
-        raise ConfigError(f"--only {unknown[0]!r} is not allowed: choose from {', '.join(OUTCOMES)}")
+    ids = select([i.strip() for i in args.only.split(",")] if args.only else None)  # checked before any run
     if args.run:
         run_sweep(experiments(ids), parse_seeds(args.seeds), Path(args.directory), overrides=args.set,
                   workers=args.workers, progress=not args.json)

@@ -38,6 +38,7 @@ def _chain(names, expect, metric="deviation"):
 
 
 LAST_TRAIN_10, LAST_TRAIN_20 = "period:9", "period:19"  # the last training period of 10- and 20-period runs
+P1_RISING_DOPAMINE = ["p1-dopamine-0.0", "p1-dopamine-0.1", "p1-dopamine-0.25", "p1-dopamine-0.5", "task1-supertrex"]
 
 #: id: (the expected outcome, its comparisons). Experiments are files in tasks/.
 OUTCOMES = {
@@ -54,10 +55,7 @@ OUTCOMES = {
         Check("l4-blocked-transfer", "task1-rmhl", "similar", LAST_TRAIN_10),
         Check("l4-blocked-transfer", "task1-supertrex", "higher")]),
     "P1": ("dopamine d from t = 0: slower learning and worse skill as d falls, monotonically", [
-        *_chain(["p1-dopamine-0.0", "p1-dopamine-0.1", "p1-dopamine-0.25", "p1-dopamine-0.5", "task1-supertrex"],
-                "higher"),
-        *_chain(["p1-dopamine-0.0", "p1-dopamine-0.1", "p1-dopamine-0.25", "p1-dopamine-0.5", "task1-supertrex"],
-                "higher", "period:1")]),
+        *_chain(P1_RISING_DOPAMINE, "higher"), *_chain(P1_RISING_DOPAMINE, "higher", "period:1")]),
     "P2": ("disease after learning: the consolidated skill degrades", [
         Check("p2-parkinson-after-learning", "p-control-20", "higher", LAST_TRAIN_20),
         Check("p2-parkinson-after-learning", "p-control-20", "report")]),
@@ -80,10 +78,19 @@ OUTCOMES = {
 }
 
 
+def select(ids=None) -> list[str]:
+    """The outcome ids asked for (default: all), each checked to exist."""
+    ids = list(ids or OUTCOMES)
+    for key in ids:
+        if key not in OUTCOMES:
+            raise ConfigError(f"unknown outcome {key!r}: choose from {', '.join(OUTCOMES)}")
+    return ids
+
+
 def experiments(ids=None) -> list[str]:
     """The experiments the outcomes ``ids`` (default: all) need, each once."""
     names = {}
-    for key in ids or OUTCOMES:
+    for key in select(ids):
         for c in OUTCOMES[key][1]:
             names[c.condition] = names[c.control] = None
     return list(names)
@@ -106,9 +113,7 @@ def evaluate(directory, ids=None) -> list[dict]:
     """Every comparison of the outcomes ``ids`` (default: all) on the runs in ``directory``."""
     runs = load_runs(directory)
     rows = []
-    for key in ids or OUTCOMES:
-        if key not in OUTCOMES:
-            raise ConfigError(f"unknown outcome {key!r}: choose from {', '.join(OUTCOMES)}")
+    for key in select(ids):
         claim, checks = OUTCOMES[key]
         for c in checks:
             row = dict(id=key, claim=claim, expect=c.expect, condition=c.condition, control=c.control,

@@ -136,14 +136,10 @@ def load_runs(directory) -> dict[str, dict[int, dict]]:
 
 def metric_per_seed(runs: dict, condition: str, metric: str) -> dict[int, float]:
     """``deviation`` (the test window) or ``period:K`` (the mean distance of period K; K < 0 from the end)."""
-    k = None
-    if metric != "deviation":
-        try:
-            k = int(metric.removeprefix("period:")) if metric.startswith("period:") else None
-        except ValueError:
-            pass
-        if k is None:
-            raise ConfigError(f"--metric {metric!r} is not allowed: use 'deviation' or 'period:K'")
+    kind, _, index = metric.partition(":")
+    if metric != "deviation" and not (kind == "period" and index.removeprefix("-").isdigit()):
+        raise ConfigError(f"--metric {metric!r} is not allowed: use 'deviation' or 'period:K'")
+    k = int(index) if index else None
     out = {}
     for seed, run in runs.get(condition, {}).items():
         if metric == "deviation":
