@@ -256,13 +256,15 @@ def _plot_norms(ax, run):
     tr, t_tau = run.result.traces, run.t_ms / run.tau_ms
     rule = run.config.rule.name
     if rule == "supertrex":
-        lines = [("exploratory", tr["norm_exploratory"], EXPLORATORY), ("mastery", tr["norm_mastery"], MASTERY)]
+        # exploratory last and dashed: with a moving transfer the two norms can coincide
+        lines = [("mastery", tr["norm_mastery"], MASTERY, "-"),
+                 ("exploratory", tr["norm_exploratory"], EXPLORATORY, "--")]
     else:
         key = "norm_mastery" if rule == "force" else "norm_exploratory"
-        lines = [("readout", tr[key], GREY)]
+        lines = [("readout", tr[key], GREY, "-")]
     top = 0.0
-    for label, values, color in lines:
-        ax.plot(t_tau, values, color=color, lw=1.2, label=label)
+    for label, values, color, style in lines:
+        ax.plot(t_tau, values, color=color, ls=style, lw=1.2, label=label)
         finite = np.asarray(values, dtype=float)[np.isfinite(values)]
         top = max(top, finite.max(initial=0))
     _time_markers(ax, run, run.tau_ms)
