@@ -247,8 +247,8 @@ def _plot_distance(ax, run):
         ax.set_ylim(np.sqrt(lo * hi) / np.sqrt(10), np.sqrt(lo * hi) * np.sqrt(10))
     ax.set(xlabel=r"time ($t/\tau$)", ylabel="distance from target", title="distance from target",
            xlim=(0, run.t_end_ms / run.tau_ms))
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="lower left", fontsize="small", frameon=False)
+    if ax.get_legend_handles_labels()[0]:  # wherever it hides the least of the curve
+        ax.legend(loc="best", fontsize="small", framealpha=0.85, edgecolor="none")
 
 
 def _plot_norms(ax, run):
