@@ -153,7 +153,7 @@ def _plot_drawing(ax, run):
     lim = _drawing_limits(boxes, minimum=1.5 if run.is_arm else 1.0, cap=cap)
     ax.set(xlim=lim[0], ylim=lim[1], xlabel="x", ylabel="y", title=f"drawing, {what}")
     ax.set_aspect("equal", adjustable="box")
-    ax.legend(loc="best", fontsize="small", frameon=False)
+    ax.legend(loc="best", fontsize="small", framealpha=0.85, edgecolor="none")
 
 
 def _target_period(run):
