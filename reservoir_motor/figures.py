@@ -50,7 +50,10 @@ def plot_condition_curves(grouped: dict, path, *, title: str, labels: dict | Non
         n = min(len(r.traces["distance"]) for r in ok)
         d = np.array([r.traces["distance"][:n] for r in ok])
         t = ok[0].traces["time_ms"][:n] / 1000
-        ax.plot(t, np.median(d, axis=0), color=colour, lw=1.2, label=f"{label} (n = {len(ok)})")
+        # the first condition is the control: a broad translucent line, so that a condition identical to
+        # it (SUPERTREX lesioned after training, say) shows as a thin line inside it instead of hiding it
+        width, alpha = (2.6, 0.55) if i == 0 else (1.2, 1.0)
+        ax.plot(t, np.median(d, axis=0), color=colour, lw=width, alpha=alpha, label=f"{label} (n = {len(ok)})")
         ax.fill_between(t, *np.percentile(d, [25, 75], axis=0), color=colour, alpha=0.2, lw=0)
         cfg = ok[0].config
         dt = cfg.network.dt_ms / 1000
