@@ -60,9 +60,10 @@ def plot_condition_curves(grouped: dict, path, *, title: str, labels: dict | Non
         marks.add((cfg.n_train_steps * dt, "test", (0.2, 0.2, 0.2)))
         for m in cfg.manipulations:
             start, stop = cfg.manipulation_steps(m)
-            marks.add((start * dt, m.kind.replace("_", " "), colour))
+            what = m.kind.replace("_", " ")
+            marks.add((start * dt, what, colour))
             if stop < cfg.n_steps:  # a manipulation that ends is a treatment too (P4's L-DOPA)
-                marks.add((stop * dt, m.kind.replace("_", " ") + " ends", colour))
+                marks.add((stop * dt, f"{what} ends", colour))
     by_time = {}
     for x, text, colour in sorted(marks):
         by_time.setdefault(x, []).append((text, colour))

@@ -30,6 +30,7 @@ TARGET = (1, 0.2, 0.2)
 EXPLORATORY = (0, 0.6, 0.3)
 MASTERY = (0.2, 0.1, 0.9)
 GREY = (0.2, 0.2, 0.2)
+BOXED_LEGEND = dict(loc="best", fontsize="small", framealpha=0.85, edgecolor="none")  # readable over curves
 DIVERGED = "red"
 SMOOTHING = 0.2  # the 0.8 / 0.2 display filter of spec 12.3, per simulation step
 N_ARM_POSES = 4  # arm configurations drawn in the drawing panel
@@ -153,7 +154,7 @@ def _plot_drawing(ax, run):
     lim = _drawing_limits(boxes, minimum=1.5 if run.is_arm else 1.0, cap=cap)
     ax.set(xlim=lim[0], ylim=lim[1], xlabel="x", ylabel="y", title=f"drawing, {what}")
     ax.set_aspect("equal", adjustable="box")
-    ax.legend(loc="best", fontsize="small", framealpha=0.85, edgecolor="none")
+    ax.legend(**BOXED_LEGEND)
 
 
 def _target_period(run):
@@ -248,7 +249,7 @@ def _plot_distance(ax, run):
     ax.set(xlabel=r"time ($t/\tau$)", ylabel="distance from target", title="distance from target",
            xlim=(0, run.t_end_ms / run.tau_ms))
     if ax.get_legend_handles_labels()[0]:  # wherever it hides the least of the curve
-        ax.legend(loc="best", fontsize="small", framealpha=0.85, edgecolor="none")
+        ax.legend(**BOXED_LEGEND)
 
 
 def _plot_norms(ax, run):
