@@ -40,8 +40,8 @@ MANIP_DOPAMINE, MANIP_EXPLORATION_GAIN, MANIP_REWARD_BIAS, MANIP_LESION, MANIP_B
 MANIP_SWITCH_TARGET = 5  # value: the index of the target curve to draw
 
 # Scalar state, kept in one float array so that it survives between chunks.
-S_EBAR, S_BETA, S_M, S_PEND_C, S_DIVERGED, S_ESLOW, S_EBEST, S_GATE = 0, 1, 2, 3, 4, 5, 6, 7
-N_SCALARS = 8
+S_EBAR, S_BETA, S_M, S_PEND_C, S_DIVERGED, S_ESLOW, S_EBEST, S_GATE, S_STALLED = 0, 1, 2, 3, 4, 5, 6, 7, 8
+N_SCALARS = 9
 
 # Compiler flags, in one place. Reassociation lets LLVM vectorise the reductions; NaN and inf semantics
 # are kept (no 'nnan'/'ninf'), so the divergence check stays valid. error_model='numpy' drops the
@@ -210,6 +210,25 @@ def _phi(u, odd, gain, exponent):
 
 
 @njit(**JIT)
+def adaptive_threshold(sc, e, s, n_period_steps, slow_error_filter, threshold, factor):
+    """The transfer threshold at step s >= 1 of training, given the error e of this step.
+
+    The error averaged over about one period is read at each period's end. A period that does not beat
+    the best earlier one means learning has stalled; only then does the gate open up to factor x that
+    best. While the error still falls, the scripted threshold stands.
+    """
+    sc[S_ESLOW] = (1.0 - slow_error_filter) * sc[S_ESLOW] + slow_error_filter * e
+    if s % n_period_steps == 0:
+        improved = sc[S_ESLOW] < sc[S_EBEST]
+        if improved:
+            sc[S_EBEST] = sc[S_ESLOW]
+        sc[S_STALLED] = 0.0 if improved else 1.0
+    if sc[S_STALLED] > 0.0:
+        return max(threshold, factor * sc[S_EBEST])
+    return threshold
+
+
+@njit(**JIT)
 def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, targets, arm_lengths, costs, schedule,
               Q_state, state_signal, st, rec, rng_noise, rng_explore):
     """Advance the run from step ``s0`` to ``s1`` (0-based). Returns the step after the last one done.
@@ -313,6 +332,7 @@ def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, targets, arm_lengths, c
             sc[S_M] = e
             sc[S_ESLOW] = e
             sc[S_EBEST] = np.inf
+            sc[S_STALLED] = 0.0
         else:
             sc[S_M] = (1.0 - p.distance_filter) * sc[S_M] + p.distance_filter * e
         rec.error[s] = e
@@ -324,12 +344,8 @@ def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, targets, arm_lengths, c
             sc[S_EBAR] = ebar
             threshold = p.threshold
             if p.adaptive_threshold > 0.0:
-                # the error averaged over about one period, and the lowest such average so far
-                sc[S_ESLOW] = (1.0 - p.slow_error_filter) * sc[S_ESLOW] + p.slow_error_filter * e
-                if s >= p.n_period_steps and sc[S_ESLOW] < sc[S_EBEST]:
-                    sc[S_EBEST] = sc[S_ESLOW]
-                if sc[S_EBEST] < np.inf:  # known only after the first period
-                    threshold = max(threshold, p.adaptive_threshold * sc[S_EBEST])
+                threshold = adaptive_threshold(sc, e, s, p.n_period_steps, p.slow_error_filter, threshold,
+                                               p.adaptive_threshold)
             e_hat = e - ebar
             sc[S_BETA] = exploration_gain * p.psi_prefactor * (10.0 * ebar) ** p.psi_exponent
 

@@ -223,11 +223,13 @@ class RuleConfig(_Section):
         choices=("none", "joints"))
     transfer: str = _f("copy", "SUPERTREX transfer: 'copy' (scripts: the mastery pathway absorbs the "
                        "exploratory output, which keeps it) or 'move' (what the mastery pathway absorbs is "
-                       "removed from the exploratory pathway, so a transfer never changes the motor output)",
-                       choices=("copy", "move"))
+                       "removed from the exploratory pathway, so a transfer never changes the motor output) or "
+                       "'move_if_redundant' (move on an arm with more joints than the hand's 2 dimensions, copy "
+                       "otherwise)", choices=("copy", "move", "move_if_redundant"))
     adaptive_threshold: float = _f(
-        0.0, "0 = off. Otherwise the transfer threshold is max(transfer_threshold, adaptive_threshold x the "
-        "lowest error reached so far, averaged over one period): transfer when performing near one's best", lo=0)
+        0.0, "0 = off. Otherwise, after a period whose average error did not beat the best earlier period's "
+        "(learning has stalled), the transfer threshold is max(transfer_threshold, adaptive_threshold x that "
+        "best): transfer when performing near one's best", lo=0)
 
 
 FEEDBACK_MODES = ("target", "replay", "autonomous")
@@ -319,7 +321,8 @@ def _manipulations(entries) -> tuple:
 #: Named bundles of rule settings. 'faithful' is the authors' scripts; 'robust' is ours (see README).
 PRESETS = {
     "faithful": {},
-    "robust": {"rule": {"exploratory_normalisation": "joints", "transfer": "move", "adaptive_threshold": 2.0},
+    "robust": {"rule": {"exploratory_normalisation": "joints", "transfer": "move_if_redundant",
+                        "adaptive_threshold": 2.0},
                "task": {"cost_signal": "movement"}},
 }
 

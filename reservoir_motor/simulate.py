@@ -26,6 +26,14 @@ def _replay_steps(config: ExperimentConfig) -> int:
     return config.replay_lag_steps if config.schedule.test_feedback == "replay" else 1
 
 
+def _transfer_moves(config: ExperimentConfig) -> bool:
+    """A moving transfer, or the scripts' copy; a redundant arm (more joints than the hand's 2 dimensions)
+    has a null space in which the copy's amplification drifts unseen by the reward."""
+    if config.rule.transfer == "move_if_redundant":
+        return config.task.n_outputs > 2
+    return config.rule.transfer == "move"
+
+
 def kernel_params(config: ExperimentConfig) -> K.Params:
     """The scalars of the compiled loop, from a validated config."""
     net, rule, sched, recd = config.network, config.rule, config.schedule, config.recording
@@ -43,7 +51,7 @@ def kernel_params(config: ExperimentConfig) -> K.Params:
         error_filter=rule.error_filter, output_filter=rule.output_filter,
         supervisor_filtered=rule.supervisor == "filtered", kappa=rule.kappa,
         threshold=rule.transfer_threshold, gate_steepness=rule.gate_steepness,
-        transfer_moves=rule.transfer == "move", adaptive_threshold=rule.adaptive_threshold,
+        transfer_moves=_transfer_moves(config), adaptive_threshold=rule.adaptive_threshold,
         slow_error_filter=1.0 / config.n_period_steps, cost_on_movement=config.task.cost_signal == "movement",
         distance_filter=recd.distance_filter, divergence_bound=recd.divergence_bound,
     )

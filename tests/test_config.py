@@ -57,7 +57,7 @@ INVALID = [
     ("recording.satisfactory_below", 0.0, "> 0"),
     ("recording.divergence_bound", -1.0, "> 0"),
     ("rule.exploratory_normalisation", "sqrt", "'none', 'joints'"),
-    ("rule.transfer", "swap", "'copy', 'move'"),
+    ("rule.transfer", "swap", "'copy', 'move', 'move_if_redundant'"),
     ("rule.adaptive_threshold", -2.0, ">= 0"),
 ]
 
@@ -129,7 +129,7 @@ def test_config_unknown_experiment_lists_the_known_ones():
 
 def test_config_robust_preset_sets_its_rule_keys_and_refuses_conflicts():
     cfg = load_experiment("task3-supertrex", ["preset=robust"])
-    assert cfg.preset == "robust" and cfg.rule.transfer == "move"
+    assert cfg.preset == "robust" and cfg.rule.transfer == "move_if_redundant"
     assert cfg.rule.exploratory_normalisation == "joints" and cfg.rule.adaptive_threshold == 2.0
     assert cfg.task.cost_signal == "movement"
     assert load_experiment("task3-supertrex").rule.transfer == "copy"

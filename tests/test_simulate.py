@@ -109,13 +109,37 @@ def test_simulate_move_transfer_never_changes_the_summed_readout():
     np.testing.assert_allclose(res.weights["w_mastery"], -res.weights["w_exploratory"], atol=1e-12)
 
 
-def test_simulate_adaptive_threshold_opens_the_gate_only_after_the_first_period():
+def _thresholds(errors_per_period, n=4, scripted=1e-3, factor=2.0):
+    """The adaptive threshold at steps 1, 2, ... of a run whose error is constant within each period.
+
+    Without smoothing (filter 1), the reading at the first step of a period is that period's error.
+    """
+    sc = np.zeros(K.N_SCALARS)
+    sc[K.S_EBEST] = np.inf
+    errors = np.repeat(errors_per_period, n)
+    return np.array([K.adaptive_threshold(sc, errors[s], s, n, 1.0, scripted, factor)
+                     for s in range(1, errors.size)])
+
+
+def test_adaptive_threshold_keeps_the_scripted_one_while_the_error_falls():
+    assert np.all(_thresholds([8e-3, 4e-3, 2e-3, 1.5e-3, 1.2e-3]) == 1e-3)
+
+
+def test_adaptive_threshold_opens_near_the_best_once_a_period_does_not_beat_it():
+    th = _thresholds([8e-3, 4e-3, 5e-3, 3e-3])  # steps 1-15, periods of 4 steps
+    assert np.all(th[:7] == 1e-3)  # steps 1-7: the error falls (4e-3 beats 8e-3)
+    np.testing.assert_allclose(th[7:11], 8e-3)  # steps 8-11: 5e-3 does not beat 4e-3: up to 2 x 4e-3
+    assert np.all(th[11:] == 1e-3)  # steps 12-15: 3e-3 is a new best, the scripted threshold again
+
+
+def test_simulate_adaptive_threshold_opens_a_closed_gate_once_learning_stalls():
     closed = simulate(small("task1-supertrex", "rule.transfer_threshold=0.0"), 0)
     assert not np.any(closed.traces["gate"])
-    cfg = small("task1-supertrex", "rule.transfer_threshold=0.0", "rule.adaptive_threshold=2.0")
+    cfg = small("task1-supertrex", "rule.transfer_threshold=0.0", "rule.adaptive_threshold=2.0",
+                "schedule.n_train_trials=12")
     adaptive = simulate(cfg, 0)
     first_period = cfg.n_period_steps // cfg.recording.record_every
-    assert not np.any(adaptive.traces["gate"][:first_period])
+    assert not np.any(adaptive.traces["gate"][: 2 * first_period])  # the error falls at first
     assert np.any(adaptive.traces["gate"] > 0.5)
 
 
@@ -139,3 +163,11 @@ def test_network_density_and_scale_follow_the_connectivity(connectivity, density
     assert J.data.std() == pytest.approx(1.5 / np.sqrt(0.1 * n), rel=0.01)  # the nominal p sets the scale
     again = make_network(cfg, make_streams(0)).J
     assert (J != again).nnz == 0
+
+
+@pytest.mark.parametrize("name, moves", [("task1-supertrex", False), ("task2-supertrex", False),
+                                         ("task2-3seg-supertrex", True), ("task3-supertrex", True)])
+def test_robust_transfer_moves_only_on_a_redundant_arm(name, moves):
+    from reservoir_motor.simulate import kernel_params
+
+    assert kernel_params(load_experiment(name, ["preset=robust"])).transfer_moves is moves
