@@ -105,6 +105,9 @@ class _Section:
         raise ConfigError(f"{self.SECTION}.{name} = {getattr(self, name)!r} is not allowed: {why}")
 
 
+#: The hand moves in a plane: Task 1's outputs, and the joints an arm needs before it is redundant.
+HAND_DIMENSIONS = 2
+
 @dataclass(frozen=True)
 class NetworkConfig(_Section):
     """The reservoir: a sparse random rate network with output feedback (spec section 2)."""
@@ -187,7 +190,7 @@ class TaskConfig(_Section):
     @property
     def n_outputs(self) -> int:
         """Outputs of the network: the 2-D position, or one angle per joint."""
-        return len(self.arm_lengths) if self.effector == "arm" else 2
+        return len(self.arm_lengths) if self.effector == "arm" else HAND_DIMENSIONS
 
 
 RULES = ("force", "rmhl", "supertrex")

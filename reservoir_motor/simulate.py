@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from . import _kernel as K
-from .config import ExperimentConfig
+from .config import HAND_DIMENSIONS, ExperimentConfig
 from .envs import make_target
 from .network import make_network, make_state_input, make_streams
 from .result import Result, provenance
@@ -30,7 +30,7 @@ def _transfer_moves(config: ExperimentConfig) -> bool:
     """A moving transfer, or the scripts' copy; a redundant arm (more joints than the hand's 2 dimensions)
     has a null space in which the copy's amplification drifts unseen by the reward."""
     if config.rule.transfer == "move_if_redundant":
-        return config.task.n_outputs > 2
+        return config.task.n_outputs > HAND_DIMENSIONS
     return config.rule.transfer == "move"
 
 
@@ -44,7 +44,7 @@ def kernel_params(config: ExperimentConfig) -> K.Params:
         replay_lag=_replay_steps(config), rls_every=rule.rls_every,
         record_every=recd.record_every,
         dt_over_tau=net.dt_ms / net.tau_ms, noise_amplitude=net.noise_amplitude,
-        learning_rate=rule.learning_rate * (2.0 / config.task.n_outputs
+        learning_rate=rule.learning_rate * (HAND_DIMENSIONS / config.task.n_outputs
                                             if rule.exploratory_normalisation == "joints" else 1.0),
         phi_odd=rule.phi == "odd", phi_gain=rule.phi_gain,
         phi_exponent=rule.phi_exponent, psi_prefactor=rule.psi_prefactor, psi_exponent=rule.psi_exponent,
