@@ -40,7 +40,7 @@ MANIP_DOPAMINE, MANIP_EXPLORATION_GAIN, MANIP_REWARD_BIAS, MANIP_LESION, MANIP_B
 MANIP_SWITCH_TARGET = 5  # value: the index of the target curve to draw
 
 # Scalar state, kept in one float array so that it survives between chunks.
-S_EBAR, S_BETA, S_M, S_PEND_C, S_DIVERGED, S_ESLOW, S_EBEST, S_GATE, S_STALLED = 0, 1, 2, 3, 4, 5, 6, 7, 8
+S_EBAR, S_BETA, S_M, S_PEND_C, S_DIVERGED, S_ESUM, S_EBEST, S_GATE, S_STALLED = 0, 1, 2, 3, 4, 5, 6, 7, 8
 N_SCALARS = 9
 
 # Compiler flags, in one place. Reassociation lets LLVM vectorise the reductions; NaN and inf semantics
@@ -55,7 +55,7 @@ Params = namedtuple("Params", [
     "dt_over_tau", "noise_amplitude",
     "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor", "psi_exponent",
     "error_filter", "output_filter", "supervisor_filtered", "kappa", "threshold", "gate_steepness",
-    "transfer_moves", "adaptive_threshold", "slow_error_filter", "cost_on_movement",
+    "transfer_moves", "adaptive_threshold", "cost_on_movement",
     "distance_filter", "divergence_bound",
 ])
 
@@ -210,19 +210,22 @@ def _phi(u, odd, gain, exponent):
 
 
 @njit(**JIT)
-def adaptive_threshold(sc, e, s, n_period_steps, slow_error_filter, threshold, factor):
+def adaptive_threshold(sc, e, s, n_period_steps, threshold, factor):
     """The transfer threshold at step s >= 1 of training, given the error e of this step.
 
-    The error averaged over about one period is read at each period's end. A period that does not beat
-    the best earlier one means learning has stalled; only then does the gate open up to factor x that
-    best. While the error still falls, the scripted threshold stands.
+    The error averaged over each period is read at the period's end. A period that does not beat the
+    best earlier one means learning has stalled; only then does the gate open up to factor x that best.
+    While the error still falls, the scripted threshold stands. The average is a plain one over the
+    period: a running filter would remember the untrained error for several periods and hide a stall.
     """
-    sc[S_ESLOW] = (1.0 - slow_error_filter) * sc[S_ESLOW] + slow_error_filter * e
     if s % n_period_steps == 0:
-        improved = sc[S_ESLOW] < sc[S_EBEST]
+        mean = sc[S_ESUM] / n_period_steps
+        sc[S_ESUM] = 0.0
+        improved = mean < sc[S_EBEST]
         if improved:
-            sc[S_EBEST] = sc[S_ESLOW]
+            sc[S_EBEST] = mean
         sc[S_STALLED] = 0.0 if improved else 1.0
+    sc[S_ESUM] += e
     if sc[S_STALLED] > 0.0:
         return max(threshold, factor * sc[S_EBEST])
     return threshold
@@ -330,7 +333,7 @@ def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, targets, arm_lengths, c
         if s == 0:
             sc[S_EBAR] = e
             sc[S_M] = e
-            sc[S_ESLOW] = e
+            sc[S_ESUM] = 0.0
             sc[S_EBEST] = np.inf
             sc[S_STALLED] = 0.0
         else:
@@ -344,7 +347,7 @@ def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, targets, arm_lengths, c
             sc[S_EBAR] = ebar
             threshold = p.threshold
             if p.adaptive_threshold > 0.0:
-                threshold = adaptive_threshold(sc, e, s, p.n_period_steps, p.slow_error_filter, threshold,
+                threshold = adaptive_threshold(sc, e, s, p.n_period_steps, threshold,
                                                p.adaptive_threshold)
             e_hat = e - ebar
             sc[S_BETA] = exploration_gain * p.psi_prefactor * (10.0 * ebar) ** p.psi_exponent

@@ -52,7 +52,7 @@ def kernel_params(config: ExperimentConfig) -> K.Params:
         supervisor_filtered=rule.supervisor == "filtered", kappa=rule.kappa,
         threshold=rule.transfer_threshold, gate_steepness=rule.gate_steepness,
         transfer_moves=_transfer_moves(config), adaptive_threshold=rule.adaptive_threshold,
-        slow_error_filter=1.0 / config.n_period_steps, cost_on_movement=config.task.cost_signal == "movement",
+        cost_on_movement=config.task.cost_signal == "movement",
         distance_filter=recd.distance_filter, divergence_bound=recd.divergence_bound,
     )
 

@@ -112,12 +112,13 @@ def test_simulate_move_transfer_never_changes_the_summed_readout():
 def _thresholds(errors_per_period, n=4, scripted=1e-3, factor=2.0):
     """The adaptive threshold at steps 1, 2, ... of a run whose error is constant within each period.
 
-    Without smoothing (filter 1), the reading at the first step of a period is that period's error.
+    A period's average is read at the first step of the next one (period 0 misses step 0, which has no
+    learning, so it reads 3/4 of its error).
     """
     sc = np.zeros(K.N_SCALARS)
     sc[K.S_EBEST] = np.inf
     errors = np.repeat(errors_per_period, n)
-    return np.array([K.adaptive_threshold(sc, errors[s], s, n, 1.0, scripted, factor)
+    return np.array([K.adaptive_threshold(sc, errors[s], s, n, scripted, factor)
                      for s in range(1, errors.size)])
 
 
@@ -126,10 +127,18 @@ def test_adaptive_threshold_keeps_the_scripted_one_while_the_error_falls():
 
 
 def test_adaptive_threshold_opens_near_the_best_once_a_period_does_not_beat_it():
-    th = _thresholds([8e-3, 4e-3, 5e-3, 3e-3])  # steps 1-15, periods of 4 steps
-    assert np.all(th[:7] == 1e-3)  # steps 1-7: the error falls (4e-3 beats 8e-3)
-    np.testing.assert_allclose(th[7:11], 8e-3)  # steps 8-11: 5e-3 does not beat 4e-3: up to 2 x 4e-3
-    assert np.all(th[11:] == 1e-3)  # steps 12-15: 3e-3 is a new best, the scripted threshold again
+    th = _thresholds([8e-3, 4e-3, 5e-3, 3e-3, 3e-3])  # steps 1-19, periods of 4 steps
+    assert np.all(th[:11] == 1e-3)  # steps 1-11: the error falls (4e-3 beats 8e-3)
+    np.testing.assert_allclose(th[11:15], 8e-3)  # steps 12-15: 5e-3 did not beat 4e-3: up to 2 x 4e-3
+    assert np.all(th[15:] == 1e-3)  # steps 16-19: 3e-3 was a new best, the scripted threshold again
+
+
+def test_adaptive_threshold_forgets_the_untrained_error():
+    # A huge first period, then a flat error: the second flat period is a stall. A running filter of
+    # one period's time constant would still be falling from the first period's 100 and miss it.
+    th = _thresholds([100.0, 1e-2, 1e-2, 1e-2])
+    assert np.all(th[:11] == 1e-3)
+    np.testing.assert_allclose(th[11:], 2e-2)
 
 
 def test_simulate_adaptive_threshold_opens_a_closed_gate_once_learning_stalls():
