@@ -19,6 +19,8 @@ from .sweep import plan, run_sweep
 QUICK = ["network.n_neurons=200", "task.duration_ms=400", "schedule.replay_lag_trials=1"]
 COLOURS = [(0.2, 0.1, 0.9), (0.0, 0.6, 0.3), (1.0, 0.5, 0.0), (1.0, 0.2, 0.2), (0.2, 0.2, 0.2),
            (0.55, 0.25, 0.6), (0.1, 0.6, 0.8)]
+# a dash pattern per condition, so that two conditions with the same curve (P1's d = 0.1 and d = 0) both show
+DASHES = ["-", "--", "-.", ":"]
 
 
 def ensure_runs(experiments, seeds, out_dir, *, quick=False, workers=None, overrides=()):
@@ -52,8 +54,9 @@ def plot_condition_curves(grouped: dict, path, *, title: str, labels: dict | Non
         t = ok[0].traces["time_ms"][:n] / 1000
         # the first condition is the control: a broad translucent line, so that a condition identical to
         # it (SUPERTREX lesioned after training, say) shows as a thin line inside it instead of hiding it
-        width, alpha = (2.6, 0.55) if i == 0 else (1.2, 1.0)
-        ax.plot(t, np.median(d, axis=0), color=colour, lw=width, alpha=alpha, label=f"{label} (n = {len(ok)})")
+        width, alpha, dash = (2.6, 0.55, "-") if i == 0 else (1.2, 1.0, DASHES[(i - 1) % len(DASHES)])
+        ax.plot(t, np.median(d, axis=0), color=colour, lw=width, alpha=alpha, ls=dash,
+                label=f"{label} (n = {len(ok)})")
         ax.fill_between(t, *np.percentile(d, [25, 75], axis=0), color=colour, alpha=0.2, lw=0)
         cfg = ok[0].config
         dt = cfg.network.dt_ms / 1000
