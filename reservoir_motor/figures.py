@@ -141,7 +141,7 @@ PAPER_FIGURES = {
     "fig4_task3": ([("task3-rmhl", [], "RMHL"), ("task3-supertrex", [], "SUPERTREX (faithful)"),
                     ("task3-supertrex", ["preset=robust", "name=task3-supertrex-robust"], "SUPERTREX (robust)")],
                    0, "Figure 4: Task 3, three-joint arm with movement costs"),
-    "scalability": ([("task2-3seg-supertrex", ["preset=robust", "name=task2-n3-robust"], "3 segments")]
+    "scalability": ([("task2-3seg-supertrex", ["preset=robust", "name=task2-3seg-supertrex-robust"], "3 segments")]
                     + [(f"task2-n{n}-supertrex", ["preset=robust", f"name=task2-n{n}-robust"], f"{n} segments")
                        for n in (5, 10, 20, 50)], 0, "Scalability: robust SUPERTREX on arms of 3-50 segments"),
 }
