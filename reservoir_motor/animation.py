@@ -31,9 +31,10 @@ def animate_run(result, path, *, n_frames: int = 150, fps: int = 25, trail_perio
     is_arm = cfg.task.effector == "arm"
     lengths = np.asarray(cfg.task.arm_lengths)
 
-    if is_arm:  # the upper half-disc the arm sweeps, shoulder at the bottom
-        reach = arm.reach(lengths) + 0.1
-        xlim, ylim = (-reach, reach), (arm.PIVOT[1] - 0.3, arm.PIVOT[1] + reach)
+    if is_arm:  # the region the arm visits in the animated frames (a long arm reaches far beyond it)
+        joints = np.concatenate([arm.joint_positions(z[frames], lengths).reshape(-1, 2), tr["target"][start:]])
+        lo, hi = joints.min(axis=0) - 0.3, joints.max(axis=0) + 0.3
+        xlim, ylim = (lo[0], hi[0]), (lo[1], hi[1])
     else:
         xlim = ylim = (-1.1, 1.1)
     fig = Figure(figsize=(5.5, 5.5 * (ylim[1] - ylim[0]) / (xlim[1] - xlim[0]) + 0.4), dpi=100)
