@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .result import load_result
+from .result import load_result, provenance
 from .sweep import plan, run_sweep
 
 QUICK = ["network.n_neurons=200", "task.duration_ms=400", "schedule.replay_lag_trials=1"]
@@ -89,9 +89,11 @@ def plot_condition_curves(grouped: dict, path, *, title: str, labels: dict | Non
 
 
 def write_provenance(path, grouped: dict, seeds) -> Path:
-    """A JSON file beside the figure: every config, the seeds, the package version and commit."""
-    first = next(r for results in grouped.values() for r in results)
-    record = {"seeds": list(seeds), "provenance": first.provenance,
+    """A JSON file beside the figure: every config, the seeds, the versions and commit of the code that drew
+    it, and the commits of the code that made each condition's runs (stored runs may be older)."""
+    record = {"seeds": list(seeds), "provenance": provenance(),
+              "run_commits": {name: sorted({r.provenance["git_commit"] for r in results})
+                              for name, results in grouped.items()},
               "conditions": {name: results[0].config.to_dict() for name, results in grouped.items()},
               "deviations": {name: [r.deviation for r in results] for name, results in grouped.items()}}
     out = Path(path).with_suffix(".provenance.json")

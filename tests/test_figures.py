@@ -16,6 +16,7 @@ def test_figure_quick_mode_writes_png_pdf_and_provenance(name, tmp_path):
     record = json.loads(png.with_suffix(".provenance.json").read_text())
     assert set(record["conditions"]) == set(experiments) and record["seeds"] == [0, 1]
     assert "git_commit" in record["provenance"]
+    assert set(record["run_commits"]) == set(experiments) and all(record["run_commits"].values())
     # a second call draws from the stored results without simulating again
     stored = sorted(p.stat().st_mtime_ns for p in (tmp_path / "results").rglob("*.h5"))
     make_condition_figure(name, experiments, title=title, quick=True, out_dir=tmp_path / "out",
