@@ -134,7 +134,8 @@ CONDITION_FIGURES = {
 }
 
 
-#: name: ([(experiment, extra overrides, row label)], seed, title). Drawn row by row with plot_comparison.
+#: name: ([(experiment, extra overrides, row label[, seed])], seed, title). Drawn row by row with
+#: plot_comparison; a row's own seed, if given, replaces the figure's.
 PAPER_FIGURES = {
     "fig2_task1": ([("task1-force", [], "FORCE"), ("task1-rmhl", [], "RMHL"), ("task1-supertrex", [], "SUPERTREX")],
                    0, "Figure 2: Task 1, the butterfly with a known target"),
@@ -143,6 +144,11 @@ PAPER_FIGURES = {
     "fig4_task3": ([("task3-rmhl", [], "RMHL"), ("task3-supertrex", [], "SUPERTREX (faithful)"),
                     ("task3-supertrex", ["preset=robust", "name=task3-supertrex-robust"], "SUPERTREX (robust)")],
                    0, "Figure 4: Task 3, three-joint arm with movement costs"),
+    # ReScience's Figure 5: the scripts' SUPERTREX breaks on the redundant arm (Task 2'), the robust one does not
+    "fig5_task2prime": ([("task2-3seg-supertrex", [], "faithful, seed 0"),
+                         ("task2-3seg-supertrex", [], "faithful, seed 1", 1),
+                         ("task2-3seg-supertrex", ["preset=robust", "name=task2-3seg-supertrex-robust"],
+                          "robust, seed 1", 1)], 0, "Task 2': SUPERTREX on the three-joint arm without costs"),
     "scalability": ([("task2-3seg-supertrex", ["preset=robust", "name=task2-3seg-supertrex-robust"], "3 segments")]
                     + [(f"task2-n{n}-supertrex", ["preset=robust", f"name=task2-n{n}-robust"], f"{n} segments")
                        for n in (5, 10, 20, 50)], 0, "Scalability: robust SUPERTREX on arms of 3-50 segments"),
@@ -155,15 +161,15 @@ def make_paper_figure(name, *, quick=False, out_dir="figures/out", results_dir="
 
     rows, seed, title = PAPER_FIGURES[name]
     results_dir = Path(results_dir) / ("quick" if quick else "full")
-    grouped = {}
-    for experiment, extra, _ in rows:
-        found = ensure_runs([experiment], [seed], results_dir, quick=quick, workers=workers, overrides=extra)
-        grouped.update(found)
-    results = [runs[0] for runs in grouped.values()]
+    grouped = {}  # by row label: a row may show the same experiment as another one, at its own seed
+    for experiment, extra, label, *row_seed in rows:
+        found = ensure_runs([experiment], row_seed or [seed], results_dir, quick=quick, workers=workers,
+                            overrides=extra)
+        grouped[label] = next(iter(found.values()))
     path = Path(out_dir) / f"{name}.png"
-    fig = plot_comparison(results, path, title=title, labels=[label for *_, label in rows])
+    fig = plot_comparison([runs[0] for runs in grouped.values()], path, title=title, labels=list(grouped))
     fig.savefig(path.with_suffix(".pdf"))
-    write_provenance(path, grouped, [seed])
+    write_provenance(path, grouped, sorted({r.seed for runs in grouped.values() for r in runs}))
     return path
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from reservoir_motor.figures import CONDITION_FIGURES, make_condition_figure
+from reservoir_motor.figures import CONDITION_FIGURES, PAPER_FIGURES, make_condition_figure
 
 
 @pytest.mark.parametrize("name", sorted(CONDITION_FIGURES))
@@ -30,12 +30,21 @@ def test_figure_cli_rejects_unknown_names():
     assert main(["figure", "fig99"]) == 2
 
 
-@pytest.mark.parametrize("name", ["fig2_task1", "fig3_task2", "fig4_task3", "scalability"])
+@pytest.mark.parametrize("name", sorted(PAPER_FIGURES))
 def test_paper_figure_quick_mode_draws_one_row_per_condition(name, tmp_path):
-    from reservoir_motor.figures import PAPER_FIGURES, make_paper_figure
+    from reservoir_motor.figures import make_paper_figure
 
     png = make_paper_figure(name, quick=True, out_dir=tmp_path / "out", results_dir=tmp_path / "results",
                             workers=2)
     assert png.read_bytes()[:4] == b"\x89PNG" and png.with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
     record = json.loads(png.with_suffix(".provenance.json").read_text())
     assert len(record["conditions"]) == len(PAPER_FIGURES[name][0])
+
+
+def test_every_figure_has_its_script_in_figures():
+    from pathlib import Path
+
+    from reservoir_motor.figures import ALL_FIGURES
+
+    scripts = {p.stem for p in (Path(__file__).resolve().parent.parent / "figures").glob("*.py")}
+    assert scripts == set(ALL_FIGURES)

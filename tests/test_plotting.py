@@ -47,3 +47,11 @@ def test_plot_run_marks_a_diverged_run(tmp_path):
     assert f"diverged at step {step}" in fig.get_suptitle()
     distance = fig.axes[-2]
     assert f"diverged at step {step}" in distance.get_legend_handles_labels()[1]
+    # it broke in training: no train/test boundary, and the time axis spans what it ran, at least a period
+    cfg = result.config
+    t_broke = step * cfg.network.dt_ms / cfg.network.tau_ms
+    assert step < cfg.n_train_steps
+    assert distance.get_xlim()[1] == pytest.approx(
+        min(cfg.n_steps, max(2 * step, cfg.n_period_steps)) * cfg.network.dt_ms / cfg.network.tau_ms)
+    vertical = [line.get_xdata()[0] for line in distance.get_lines() if len(set(line.get_xdata())) == 1]
+    assert vertical == pytest.approx([t_broke])
