@@ -93,13 +93,14 @@ class _RunView:
         self.target = np.asarray(tr["target"], dtype=float)
         self.n_period_samples = -(-cfg.n_period_steps // cfg.recording.record_every)
         self.t_train_ms = cfg.n_train_steps * cfg.network.dt_ms
-        self.t_end_ms = cfg.n_steps * cfg.network.dt_ms  # the end of the time axes
         self.tau_ms = cfg.network.tau_ms
         self.test = self.t_ms >= self.t_train_ms
         step = self.metrics.get("diverged_step", -1)
         self.diverged_step = step if self.metrics.get("diverged") else None
         self.t_diverged_ms = None if self.diverged_step is None else self.diverged_step * cfg.network.dt_ms
-        if self.t_diverged_ms is not None:  # what it ran, and at least a period: a run that broke in 1 s shows
+        # the end of the time axes: the planned run, or for a diverged one what it ran and at least a period
+        self.t_end_ms = cfg.n_steps * cfg.network.dt_ms
+        if self.t_diverged_ms is not None:
             self.t_end_ms = min(self.t_end_ms, max(2 * self.t_diverged_ms, cfg.task.duration_ms))
 
 
@@ -129,10 +130,9 @@ def _make_axes(fig, is_arm):
 def _time_markers(ax, run, scale_ms, label=False):
     """The train/test boundary (black, dotted) and, for a diverged run, the divergence time (red).
 
-    A run that diverged in training has no boundary: the time axis then spans only what it ran.
+    A run that never reached the test (it diverged in training) has no boundary, as in _drawn_samples.
     """
-    reached_test = run.t_diverged_ms is None or run.t_diverged_ms >= run.t_train_ms
-    if run.config.schedule.n_test_trials and reached_test:
+    if run.test.any():
         ax.axvline(run.t_train_ms / scale_ms, color="k", ls=":", lw=1)
     if run.t_diverged_ms is not None:
         ax.axvline(run.t_diverged_ms / scale_ms, color=DIVERGED, lw=1.2,
