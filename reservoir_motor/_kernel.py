@@ -32,12 +32,16 @@ from numba import njit
 
 from .envs import arm
 
-RULE_FORCE, RULE_RMHL, RULE_SUPERTREX = 0, 1, 2
+# What the loop can be told, as codes. The registries of ``kinds`` map the user-facing names to them.
 FEEDBACK_TARGET, FEEDBACK_REPLAY, FEEDBACK_AUTONOMOUS = 0, 1, 2
 EFFECTOR_IDENTITY, EFFECTOR_ARM = 0, 1
-# Manipulation kinds of a schedule row (kind, start_step, stop_step, value).
-MANIP_DOPAMINE, MANIP_EXPLORATION_GAIN, MANIP_REWARD_BIAS, MANIP_LESION, MANIP_BLOCK_TRANSFER = 0, 1, 2, 3, 4
-MANIP_SWITCH_TARGET = 5  # value: the index of the target curve to draw
+TEACHER_TARGET, TEACHER_RAW, TEACHER_FILTERED = 0, 1, 2  # what the mastery pathway's RLS step learns
+
+# Manipulations: a schedule row (slot, op, start_step, stop_step, value) acts on one quantity of the loop
+# while start <= s < stop. The quantities start at their healthy values (NEUTRAL) at every step.
+SLOT_DOPAMINE, SLOT_EXPLORATION_GAIN, SLOT_REWARD_BIAS, SLOT_LESION, SLOT_BLOCK_TRANSFER, SLOT_CURVE = range(6)
+NEUTRAL = (1.0, 1.0, 0.0, 0.0, 0.0, 0.0)
+OP_MULTIPLY, OP_ADD, OP_SET, OP_SET_ONE = 0, 1, 2, 3
 
 # Scalar state, kept in one float array so that it survives between chunks.
 S_EBAR, S_BETA, S_M, S_PEND_C, S_DIVERGED, S_ESUM, S_EBEST, S_GATE, S_STALLED = 0, 1, 2, 3, 4, 5, 6, 7, 8
@@ -48,20 +52,38 @@ N_SCALARS = 9
 # ZeroDivisionError branch of every division, which otherwise blocks vectorisation.
 FASTMATH = {"reassoc", "nsz", "arcp", "contract"}
 JIT = dict(cache=True, fastmath=FASTMATH, error_model="numpy")
+# Every function the loop calls is inlined into it by numba. A called (not inlined) function exists twice:
+# in its own compiled library and linked into the loop's. A fresh compile ran the first copy, a load from
+# numba's cache the second, and the two were optimised in different contexts: the same run gave numbers
+# that differed in the last bits (and, a chaotic system, later in the second digit) depending on whether
+# the cache was warm. Inlined, there is one copy, and a run is the same function of (config, seed) either way.
+STAGE = dict(JIT, inline="always")
 
 Params = namedtuple("Params", [
-    "rule", "effector", "test_feedback",
+    # what the rule does, resolved before the loop (``kinds.RULES``)
+    "has_exploratory", "has_mastery", "exploratory_in_test", "filters_in_test", "gated_transfer", "teacher",
+    "effector", "test_feedback",
     "n_train_steps", "n_period_steps", "replay_lag", "rls_every", "record_every",
     "dt_over_tau", "noise_amplitude",
     "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor", "psi_exponent",
-    "error_filter", "output_filter", "supervisor_filtered", "kappa", "threshold", "gate_steepness",
+    "error_filter", "output_filter", "kappa", "threshold", "gate_steepness",
     "transfer_moves", "adaptive_threshold", "cost_on_movement",
     "distance_filter", "divergence_bound",
 ])
 
+# The arrays that do not change during a run.
+Fixed = namedtuple("Fixed", [
+    "J_data", "J_indices", "J_indptr",   # recurrent weights, CSR (see ``_spmv``)
+    "Q",                                 # output feedback weights, N x n_out
+    "Q_state", "state_signal",           # state input weights (N x n_state, 0 columns when off) and signal
+    "targets",                           # (n_curves, n_period_steps, 2): curve 0 unless switched
+    "schedule",                          # manipulation rows (slot, op, start, stop, value)
+    "costs", "arm_lengths",
+])
+
 State = namedtuple("State", [
     "x", "r", "Jr", "fb", "z", "z_exp", "z_mst", "zbar", "zbar_total", "hand",
-    "W_exp", "W_mst", "P", "k", "pend_k", "replay", "scalars",
+    "W_exp", "W_mst", "P", "k", "pend_k", "replay", "scalars", "mods",
 ])
 
 Record = namedtuple("Record", [
@@ -70,7 +92,7 @@ Record = namedtuple("Record", [
 ])
 
 
-@njit(**JIT)
+@njit(**STAGE)
 def _spmv(data, indices, indptr, v, out):
     """out = J v for CSR J.
 
@@ -84,7 +106,7 @@ def _spmv(data, indices, indptr, v, out):
         out[i] = acc
 
 
-@njit(**JIT)
+@njit(**STAGE)
 def _apply_pending_and_multiply(P, pend_k, pend_c, r, k):
     """P <- P - pend_c pend_k pend_k^T on the upper triangle, and k = P r with the updated P, in one pass.
 
@@ -135,7 +157,7 @@ def flush_pending(P, pend_k, scalars):
     scalars[S_PEND_C] = 0.0
 
 
-@njit(**JIT)
+@njit(**STAGE)
 def tanh_into(x, out):
     """out = tanh(x), vectorised; within 5 ulp of libm's tanh.
 
@@ -177,10 +199,10 @@ def tanh_into(x, out):
         out[j] = math.copysign(e / (e + 2.0), v)
 
 
-_arm_tip = njit(**JIT)(arm.tip_position)
+_arm_tip = njit(**STAGE)(arm.tip_position)
 
 
-@njit(**JIT)
+@njit(**STAGE)
 def hand_position(effector, z, arm_lengths, out):
     """Map the output to the end effector: identity (Task 1) or the planar arm (``envs.arm``)."""
     if effector == EFFECTOR_IDENTITY:
@@ -190,7 +212,7 @@ def hand_position(effector, z, arm_lengths, out):
         _arm_tip(z, arm_lengths, out)
 
 
-@njit(**JIT)
+@njit(**STAGE)
 def _frobenius(W):
     acc = 0.0
     for a in range(W.shape[0]):
@@ -199,7 +221,7 @@ def _frobenius(W):
     return np.sqrt(acc)
 
 
-@njit(**JIT)
+@njit(**STAGE)
 def _phi(u, odd, gain, exponent):
     """Reward function: reinforce when the error fell (u < 0); with ``odd``, anti-reinforce when it rose."""
     if u <= 0.0:
@@ -209,7 +231,7 @@ def _phi(u, odd, gain, exponent):
     return 0.0
 
 
-@njit(**JIT)
+@njit(**STAGE)
 def adaptive_threshold(sc, e, s, n_period_steps, threshold, factor):
     """The transfer threshold at step s >= 1 of training, given the error e of this step.
 
@@ -231,197 +253,249 @@ def adaptive_threshold(sc, e, s, n_period_steps, threshold, factor):
     return threshold
 
 
+# --- The stages of one step, in the order the loop calls them -------------------------------------
+
+@njit(**STAGE)
+def active_manipulations(schedule, s, mods):
+    """The manipulated quantities at step ``s``: healthy values, then every active schedule row applied."""
+    for q in range(mods.size):
+        mods[q] = NEUTRAL[q]
+    for q in range(schedule.shape[0]):
+        if schedule[q, 2] <= s < schedule[q, 3]:
+            slot, op, value = int(schedule[q, 0]), int(schedule[q, 1]), schedule[q, 4]
+            if op == OP_MULTIPLY:
+                mods[slot] *= value
+            elif op == OP_ADD:
+                mods[slot] += value
+            elif op == OP_SET:
+                mods[slot] = value
+            else:
+                mods[slot] = 1.0
+
+
+@njit(**STAGE)
+def reservoir_step(p, fx, st, phase, training, rng_noise):
+    """Euler step of x driven by the previous rates, the feedback and the state input; r = tanh(x) + noise."""
+    x, r, Jr, fb, Q, Q_state = st.x, st.r, st.Jr, st.fb, fx.Q, fx.Q_state
+    _spmv(fx.J_data, fx.J_indices, fx.J_indptr, r, Jr)
+    for j in range(x.size):
+        drive = Jr[j]
+        for o in range(fb.size):
+            drive += Q[j, o] * fb[o]
+        for c in range(Q_state.shape[1]):
+            drive += Q_state[j, c] * fx.state_signal[phase, c]
+        x[j] += p.dt_over_tau * (drive - x[j])
+    tanh_into(x, r)
+    if training and p.noise_amplitude > 0.0:
+        lo, width = -p.noise_amplitude, 2.0 * p.noise_amplitude
+        for j in range(r.size):
+            r[j] += lo + width * rng_noise.random()
+
+
+@njit(**STAGE)
+def readouts(p, st, training, lesion, rng_explore):
+    """z = z_mst + z_exp. The exploratory pathway is absent in the test (unless the rule keeps it) and
+    when lesioned; its exploration noise is drawn at every training step all the same, so manipulated and
+    control runs stay paired."""
+    r, W_exp, W_mst = st.r, st.W_exp, st.W_mst
+    beta = st.scalars[S_BETA]
+    for o in range(st.z.size):
+        zm = 0.0
+        if p.has_mastery:
+            for j in range(r.size):
+                zm += W_mst[o, j] * r[j]
+        ze = 0.0
+        if p.has_exploratory:
+            xi = 0.0
+            if training:
+                xi = -beta + 2.0 * beta * rng_explore.random()
+            if not lesion and (training or p.exploratory_in_test):
+                for j in range(r.size):
+                    ze += W_exp[o, j] * r[j]
+                ze += xi
+        st.z_mst[o] = zm
+        st.z_exp[o] = ze
+        st.z[o] = zm + ze
+
+
+@njit(**STAGE)
+def filter_into(zbar, z, a, first):
+    """zbar <- (1 - a) zbar + a z; at the first step zbar = z."""
+    for o in range(zbar.size):
+        zbar[o] = z[o] if first else (1.0 - a) * zbar[o] + a * z[o]
+
+
+@njit(**STAGE)
+def task_error(effector, z, zbar, target_point, arm_lengths, costs, hand):
+    """The error of one step: squared distance of the hand (into ``hand``) from the target point, plus the
+    movement cost sum_o c_o |z_o - zbar_o|. The Gymnasium env calls this same function."""
+    hand_position(effector, z, arm_lengths, hand)
+    e = (hand[0] - target_point[0]) ** 2 + (hand[1] - target_point[1]) ** 2
+    for o in range(costs.size):
+        e += costs[o] * abs(z[o] - zbar[o])
+    return e
+
+
+@njit(**STAGE)
+def step_error(p, fx, st, s, training, target_point):
+    """Filter the outputs, then the task error of this step. SUPERTREX filters its exploratory output (also
+    in the test, as scripted); RMHL its total output during training. The cost's zbar is that filter (as
+    scripted) or, with ``cost_on_movement``, a filter of the total output at every step."""
+    if s == 0 or p.filters_in_test or training:
+        filter_into(st.zbar, st.z_exp, p.output_filter, s == 0)
+    zbar = st.zbar
+    if fx.costs.size and p.cost_on_movement:
+        filter_into(st.zbar_total, st.z, p.output_filter, s == 0)
+        zbar = st.zbar_total
+    return task_error(p.effector, st.z, zbar, target_point, fx.arm_lengths, fx.costs, st.hand)
+
+
+@njit(**STAGE)
+def track_distance(p, sc, s, e, rec):
+    """The slow error filter m (distance sqrt(m)); the filters start at the first step's error."""
+    if s == 0:
+        sc[S_EBAR] = e
+        sc[S_M] = e
+        sc[S_ESUM] = 0.0
+        sc[S_EBEST] = np.inf
+        sc[S_STALLED] = 0.0
+    else:
+        sc[S_M] = (1.0 - p.distance_filter) * sc[S_M] + p.distance_filter * e
+    rec.error[s] = e
+    rec.distance[s] = np.sqrt(sc[S_M])
+
+
+@njit(**STAGE)
+def exploratory_update(p, st, e_hat, dopamine, reward_bias):
+    """RMHL: W_exp += eta d Phi(e_hat + bias) (z_exp - zbar) r^T."""
+    coef = dopamine * p.learning_rate * _phi(e_hat + reward_bias, p.phi_odd, p.phi_gain, p.phi_exponent)
+    if coef != 0.0:
+        r = st.r
+        for o in range(st.z.size):
+            c_o = coef * (st.z_exp[o] - st.zbar[o])
+            for j in range(r.size):
+                st.W_exp[o, j] += c_o * r[j]
+
+
+@njit(**STAGE)
+def rls_step(p, st, ebar, threshold, block, target_point):
+    """One RLS step of the mastery pathway: FORCE on the target, or SUPERTREX's gated transfer of the
+    exploratory output. P's update is left pending for the next pass over P (module docstring)."""
+    sc, r, k = st.scalars, st.r, st.k
+    if not p.gated_transfer:
+        gate = 1.0
+    elif block:
+        gate = 0.0
+    else:
+        gate = 0.5 - 0.5 * np.tanh(p.gate_steepness * (abs(ebar) - threshold))
+    sc[S_GATE] = gate
+    if gate > 0.0:  # a closed gate changes neither P nor W: skip the N x N work
+        _apply_pending_and_multiply(st.P, st.pend_k, sc[S_PEND_C], r, k)
+        rk = 0.0
+        for j in range(r.size):
+            rk += r[j] * k[j]
+        c = 1.0 / (1.0 + rk)
+        for o in range(st.z.size):
+            if p.teacher == TEACHER_TARGET:
+                step = -c * (st.z[o] - target_point[o])
+            elif p.teacher == TEACHER_FILTERED:
+                step = p.kappa * gate * c * st.zbar[o]
+            else:
+                step = p.kappa * gate * c * st.z_exp[o]
+            for j in range(r.size):
+                st.W_mst[o, j] += step * k[j]
+            if p.transfer_moves:
+                for j in range(r.size):
+                    st.W_exp[o, j] -= step * k[j]
+        for j in range(r.size):
+            st.pend_k[j] = k[j]
+        sc[S_PEND_C] = gate * c
+
+
+@njit(**STAGE)
+def learn(p, st, s, e, target_point, mods):
+    """Training step s >= 1: the error filter, the exploration amplitude of the next step, the exploratory
+    update and, every ``rls_every`` steps, the RLS step."""
+    sc = st.scalars
+    ebar = (1.0 - p.error_filter) * sc[S_EBAR] + p.error_filter * e
+    sc[S_EBAR] = ebar
+    threshold = p.threshold
+    if p.adaptive_threshold > 0.0:
+        threshold = adaptive_threshold(sc, e, s, p.n_period_steps, threshold, p.adaptive_threshold)
+    e_hat = e - ebar
+    sc[S_BETA] = mods[SLOT_EXPLORATION_GAIN] * p.psi_prefactor * (10.0 * ebar) ** p.psi_exponent
+    lesion = mods[SLOT_LESION] > 0.0
+    if p.has_exploratory and not lesion:
+        exploratory_update(p, st, e_hat, mods[SLOT_DOPAMINE], mods[SLOT_REWARD_BIAS])
+    if p.has_mastery and (s + 1) % p.rls_every == 0:
+        rls_step(p, st, ebar, threshold, mods[SLOT_BLOCK_TRANSFER] > 0.0, target_point)
+
+
+@njit(**STAGE)
+def feedback(p, st, s, training, target_point):
+    """The feedback of the next step: the output in training (kept for replay); in the test the target,
+    the replayed training output or the own output."""
+    fb, z, replay = st.fb, st.z, st.replay
+    lag_slot = s % p.replay_lag
+    for o in range(fb.size):
+        if training:
+            fb[o] = z[o]
+            replay[lag_slot, o] = z[o]
+        elif p.test_feedback == FEEDBACK_TARGET:
+            fb[o] = target_point[o]
+        elif p.test_feedback == FEEDBACK_REPLAY:
+            fb[o] = replay[lag_slot, o]
+        else:
+            fb[o] = z[o]
+
+
+@njit(**STAGE)
+def record(p, st, rec, s):
+    """The downsampled traces, every ``record_every`` steps."""
+    i = s // p.record_every
+    for o in range(st.z.size):
+        rec.z[i, o] = st.z[o]
+        rec.z_exp[i, o] = st.z_exp[o]
+    rec.hand[i, 0] = st.hand[0]
+    rec.hand[i, 1] = st.hand[1]
+    rec.norm_exp[i] = _frobenius(st.W_exp)
+    rec.norm_mst[i] = _frobenius(st.W_mst)
+    rec.gate[i] = st.scalars[S_GATE]
+
+
+@njit(**STAGE)
+def out_of_bounds(z, bound):
+    """Any output non-finite or beyond the divergence bound."""
+    for o in range(z.size):
+        if not abs(z[o]) <= bound:
+            return True
+    return False
+
+
 @njit(**JIT)
-def run_steps(s0, s1, p, J_data, J_indices, J_indptr, Q, targets, arm_lengths, costs, schedule,
-              Q_state, state_signal, st, rec, rng_noise, rng_explore):
+def run_steps(s0, s1, p, fx, st, rec, rng_noise, rng_explore):
     """Advance the run from step ``s0`` to ``s1`` (0-based). Returns the step after the last one done.
 
-    ``targets`` is (n_curves, n_period_steps, 2): curve 0 unless a switch_target manipulation is active.
-    ``Q_state @ state_signal[phase]`` is the optional state input (spec 7.1); Q_state has 0 columns
-    when it is off.
-
     Stops early, with ``scalars[S_DIVERGED]`` set to the step, when an output leaves the divergence bound.
+    ``run_steps(0, 0, ...)`` only compiles.
     """
-    x, r, Jr, fb = st.x, st.r, st.Jr, st.fb
-    z, z_exp, z_mst, zbar, hand = st.z, st.z_exp, st.z_mst, st.zbar, st.hand
-    W_exp, W_mst, P, k, pend_k, sc = st.W_exp, st.W_mst, st.P, st.k, st.pend_k, st.scalars
-    n, n_out = x.size, z.size
-    has_exp = p.rule != RULE_FORCE
-    has_mst = p.rule != RULE_RMHL
-    gate = sc[S_GATE]  # the gate of the latest RLS step, kept between chunks for the record
     for s in range(s0, s1):
         training = s < p.n_train_steps
         phase = s % p.n_period_steps
+        active_manipulations(fx.schedule, s, st.mods)
+        target_point = fx.targets[int(st.mods[SLOT_CURVE]), phase]
+        lesion = st.mods[SLOT_LESION] > 0.0
 
-        # Manipulations active at this step.
-        dopamine, exploration_gain, reward_bias = 1.0, 1.0, 0.0
-        lesion, block, curve = False, False, 0
-        for q in range(schedule.shape[0]):
-            if schedule[q, 1] <= s < schedule[q, 2]:
-                kind, value = int(schedule[q, 0]), schedule[q, 3]
-                if kind == MANIP_DOPAMINE:
-                    dopamine *= value
-                elif kind == MANIP_EXPLORATION_GAIN:
-                    exploration_gain *= value
-                elif kind == MANIP_REWARD_BIAS:
-                    reward_bias += value
-                elif kind == MANIP_LESION:
-                    lesion = True
-                elif kind == MANIP_BLOCK_TRANSFER:
-                    block = True
-                elif kind == MANIP_SWITCH_TARGET:
-                    curve = int(value)
-        target = targets[curve]
-
-        # 1. Reservoir: Euler step driven by the previous rates and feedback, then rates with noise.
-        _spmv(J_data, J_indices, J_indptr, r, Jr)
-        for j in range(n):
-            drive = Jr[j]
-            for o in range(n_out):
-                drive += Q[j, o] * fb[o]
-            for c in range(Q_state.shape[1]):
-                drive += Q_state[j, c] * state_signal[phase, c]
-            x[j] += p.dt_over_tau * (drive - x[j])
-        tanh_into(x, r)
-        if training and p.noise_amplitude > 0.0:
-            lo, width = -p.noise_amplitude, 2.0 * p.noise_amplitude
-            for j in range(n):
-                r[j] += lo + width * rng_noise.random()
-
-        # 2. Readouts. The exploratory pathway is absent in the test phase (SUPERTREX) or when lesioned.
-        beta = sc[S_BETA]
-        for o in range(n_out):
-            zm = 0.0
-            if has_mst:
-                for j in range(n):
-                    zm += W_mst[o, j] * r[j]
-            ze = 0.0
-            if has_exp:
-                xi = 0.0
-                if training:  # always drawn in training, so manipulated and control runs stay paired
-                    xi = -beta + 2.0 * beta * rng_explore.random()
-                if not lesion and (training or p.rule == RULE_RMHL):
-                    for j in range(n):
-                        ze += W_exp[o, j] * r[j]
-                    ze += xi
-            z_mst[o] = zm
-            z_exp[o] = ze
-            z[o] = zm + ze
-
-        # 3. Output filter: SUPERTREX filters its exploratory output (also in the test, as scripted);
-        #    RMHL filters its total output during training.
-        a_z = p.output_filter
-        for o in range(n_out):
-            if s == 0:
-                zbar[o] = z_exp[o]
-            elif p.rule == RULE_SUPERTREX or training:
-                zbar[o] = (1.0 - a_z) * zbar[o] + a_z * z_exp[o]
-
-        # 4. Error: squared hand distance plus the movement cost.
-        hand_position(p.effector, z, arm_lengths, hand)
-        e = (hand[0] - target[phase, 0]) ** 2 + (hand[1] - target[phase, 1]) ** 2
-        if costs.size:
-            zb = st.zbar_total
-            if p.cost_on_movement:  # a filter of the total output, every step: the cost of moving
-                for o in range(n_out):
-                    zb[o] = z[o] if s == 0 else (1.0 - a_z) * zb[o] + a_z * z[o]
-            else:  # as scripted: the learning rule's own filter
-                zb = zbar
-            for o in range(costs.size):
-                e += costs[o] * abs(z[o] - zb[o])
-
-        if s == 0:
-            sc[S_EBAR] = e
-            sc[S_M] = e
-            sc[S_ESUM] = 0.0
-            sc[S_EBEST] = np.inf
-            sc[S_STALLED] = 0.0
-        else:
-            sc[S_M] = (1.0 - p.distance_filter) * sc[S_M] + p.distance_filter * e
-        rec.error[s] = e
-        rec.distance[s] = np.sqrt(sc[S_M])
-
-        # 5. Learning (training, from the second step on).
+        reservoir_step(p, fx, st, phase, training, rng_noise)
+        readouts(p, st, training, lesion, rng_explore)
+        e = step_error(p, fx, st, s, training, target_point)
+        track_distance(p, st.scalars, s, e, rec)
         if training and s > 0:
-            ebar = (1.0 - p.error_filter) * sc[S_EBAR] + p.error_filter * e
-            sc[S_EBAR] = ebar
-            threshold = p.threshold
-            if p.adaptive_threshold > 0.0:
-                threshold = adaptive_threshold(sc, e, s, p.n_period_steps, threshold,
-                                               p.adaptive_threshold)
-            e_hat = e - ebar
-            sc[S_BETA] = exploration_gain * p.psi_prefactor * (10.0 * ebar) ** p.psi_exponent
-
-            if has_exp and not lesion:
-                coef = dopamine * p.learning_rate * _phi(e_hat + reward_bias, p.phi_odd, p.phi_gain,
-                                                         p.phi_exponent)
-                if coef != 0.0:
-                    for o in range(n_out):
-                        c_o = coef * (z_exp[o] - zbar[o])
-                        for j in range(n):
-                            W_exp[o, j] += c_o * r[j]
-
-            if has_mst and (s + 1) % p.rls_every == 0:
-                if p.rule == RULE_FORCE:
-                    gate = 1.0
-                elif block:
-                    gate = 0.0
-                else:
-                    gate = 0.5 - 0.5 * np.tanh(p.gate_steepness * (abs(ebar) - threshold))
-                sc[S_GATE] = gate
-                if gate > 0.0:  # a closed gate changes neither P nor W: skip the N x N work
-                    _apply_pending_and_multiply(P, pend_k, sc[S_PEND_C], r, k)
-                    rk = 0.0
-                    for j in range(n):
-                        rk += r[j] * k[j]
-                    c = 1.0 / (1.0 + rk)
-                    for o in range(n_out):
-                        if p.rule == RULE_FORCE:
-                            step = -c * (z[o] - target[phase, o])
-                        elif p.supervisor_filtered:
-                            step = p.kappa * gate * c * zbar[o]
-                        else:
-                            step = p.kappa * gate * c * z_exp[o]
-                        for j in range(n):
-                            W_mst[o, j] += step * k[j]
-                        if p.transfer_moves:
-                            for j in range(n):
-                                W_exp[o, j] -= step * k[j]
-                    for j in range(n):
-                        pend_k[j] = k[j]
-                    sc[S_PEND_C] = gate * c
-
-        # 6. Feedback for the next step.
-        lag_slot = s % p.replay_lag
-        if training:
-            for o in range(n_out):
-                fb[o] = z[o]
-                st.replay[lag_slot, o] = z[o]
-        elif p.test_feedback == FEEDBACK_TARGET:
-            for o in range(n_out):
-                fb[o] = target[phase, o]
-        elif p.test_feedback == FEEDBACK_REPLAY:
-            for o in range(n_out):
-                fb[o] = st.replay[lag_slot, o]
-        else:
-            for o in range(n_out):
-                fb[o] = z[o]
-
-        # 7. Downsampled traces.
+            learn(p, st, s, e, target_point, st.mods)
+        feedback(p, st, s, training, target_point)
         if s % p.record_every == 0:
-            i = s // p.record_every
-            for o in range(n_out):
-                rec.z[i, o] = z[o]
-                rec.z_exp[i, o] = z_exp[o]
-            rec.hand[i, 0] = hand[0]
-            rec.hand[i, 1] = hand[1]
-            rec.norm_exp[i] = _frobenius(W_exp)
-            rec.norm_mst[i] = _frobenius(W_mst)
-            rec.gate[i] = gate
-
-        # 8. Divergence: any output non-finite or beyond the bound ends the run.
-        for o in range(n_out):
-            if not abs(z[o]) <= p.divergence_bound:
-                sc[S_DIVERGED] = s
-                return s + 1
+            record(p, st, rec, s)
+        if out_of_bounds(st.z, p.divergence_bound):
+            st.scalars[S_DIVERGED] = s
+            return s + 1
     return s1

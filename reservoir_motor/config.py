@@ -14,6 +14,9 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import kinds
+from .kinds import HAND_DIMENSIONS
+
 
 class ConfigError(ValueError):
     """An invalid configuration value; the message names the key, the value and what is allowed."""
@@ -105,9 +108,6 @@ class _Section:
         raise ConfigError(f"{self.SECTION}.{name} = {getattr(self, name)!r} is not allowed: {why}")
 
 
-#: The hand moves in a plane: Task 1's outputs, and the joints an arm needs before it is redundant.
-HAND_DIMENSIONS = 2
-
 @dataclass(frozen=True)
 class NetworkConfig(_Section):
     """The reservoir: a sparse random rate network with output feedback (spec section 2)."""
@@ -135,7 +135,7 @@ class NetworkConfig(_Section):
             self._fail("dt_ms", f"must be <= network.tau_ms = {self.tau_ms} (Euler steps longer than tau)")
 
 
-EFFECTORS = ("identity", "arm")
+EFFECTORS = tuple(kinds.EFFECTORS)
 TARGET_NAMES = ("butterfly", "circle", "lemniscate", "lissajous")
 
 
@@ -144,8 +144,8 @@ class TaskConfig(_Section):
     """The motor environment: what the output drives and the curve to draw (spec section 6)."""
 
     SECTION = "task"
-    effector: str = _f("identity", "how outputs move the hand: 'identity' (Task 1) or 'arm' (joint angles)",
-                       choices=EFFECTORS)
+    effector: str = _f("identity", "how outputs move the hand: " + "; ".join(
+        f"'{e.name}': {e.doc}" for e in kinds.EFFECTORS.values()), choices=EFFECTORS)
     target: str = _f("butterfly", "the closed curve drawn each period: " + ", ".join(TARGET_NAMES)
                      + ", or a .csv / .npy file of (x, y) points")
     duration_ms: float = _f(10000.0, "length of one period (trial); the target repeats every period",
@@ -162,10 +162,10 @@ class TaskConfig(_Section):
                           choices=("scripts", "movement"))
 
     def _check(self):
-        if self.effector == "arm" and not self.arm_lengths:
-            self._fail("arm_lengths", "the arm effector needs at least one segment length")
-        if self.effector == "identity" and self.arm_lengths:
-            self._fail("arm_lengths", "only the arm effector has segments; use task.effector = 'arm'")
+        why = kinds.EFFECTORS[self.effector].check(self)
+        if why:
+            key, why = why.split(": ", 1)
+            self._fail(key.split(".")[-1], why)
         if self.costs and len(self.costs) != self.n_outputs:
             self._fail("costs", f"needs one cost per output ({self.n_outputs})")
         self._check_target()
@@ -190,10 +190,10 @@ class TaskConfig(_Section):
     @property
     def n_outputs(self) -> int:
         """Outputs of the network: the 2-D position, or one angle per joint."""
-        return len(self.arm_lengths) if self.effector == "arm" else HAND_DIMENSIONS
+        return kinds.EFFECTORS[self.effector].n_outputs(self)
 
 
-RULES = ("force", "rmhl", "supertrex")
+RULES = tuple(kinds.RULES)
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,8 @@ class RuleConfig(_Section):
     """The learning rule and its hyperparameters (spec section 3; defaults of Task1_ST.m)."""
 
     SECTION = "rule"
-    name: str = _f("supertrex", "learning rule", choices=RULES)
+    name: str = _f("supertrex", "learning rule: " + "; ".join(f"'{r.name}': {r.doc}" for r in kinds.RULES.values()),
+                   choices=RULES)
     learning_rate: float = _f(5e-4, "eta of the exploratory (reward-modulated) update", lo=0)
     phi: str = _f("rewarded", "reward function Phi: 'rewarded' (update only when the error fell, Task 1 "
                   "scripts) or 'odd' (reinforce and anti-reinforce)", choices=("rewarded", "odd"))
@@ -235,7 +236,7 @@ class RuleConfig(_Section):
         "best): transfer when performing near one's best", lo=0)
 
 
-FEEDBACK_MODES = ("target", "replay", "autonomous")
+FEEDBACK_MODES = tuple(kinds.FEEDBACK)
 
 
 @dataclass(frozen=True)
@@ -265,25 +266,32 @@ class RecordingConfig(_Section):
                                  lo=0, lo_open=True)
 
 
-MANIPULATIONS = ("dopamine", "exploration_gain", "reward_bias", "lesion_exploratory", "block_transfer",
-                 "switch_target")
+MANIPULATIONS = tuple(kinds.MANIPULATIONS)
 
 
 @dataclass(frozen=True)
-class Manipulation:
-    """One entry of the manipulation schedule (lesions.md): ``kind`` acts from ``start`` to ``stop``.
+class Manipulation(_Section):
+    """One entry of the manipulation schedule (lesions.md): ``kind`` acts from ``start`` to ``stop``."""
 
-    Times are in ``unit`` ('periods' or 'ms') from the start of the run; ``stop`` < 0 means the end of
-    the run. ``value`` is the gain (dopamine, exploration_gain, >= 0) or the offset (reward_bias);
-    ``target`` is the new curve of switch_target.
-    """
+    SECTION = "manipulation"
+    kind: str = _f("", "what is manipulated (the kinds below)", choices=MANIPULATIONS)
+    start: float = _f(0.0, "onset, counted from the start of the run, in `unit`; before the end of the run",
+                      lo=0)
+    stop: float = _f(-1.0, "end (excluded), in `unit`; after `start` and not after the end of the run; < 0 means "
+                     "the end of the run")
+    unit: str = _f("periods", "unit of `start` and `stop` (a period is task.duration_ms)", choices=("periods", "ms"))
+    value: float = _f(1.0, "the gain (dopamine, exploration_gain: >= 0) or the offset (reward_bias: any number); "
+                      "ignored by the other kinds")
+    target: str = _f("", "the new curve (a built-in name or a .csv / .npy file); required by switch_target and "
+                     "taken by no other kind")
 
-    kind: str
-    start: float = 0.0
-    stop: float = -1.0
-    unit: str = "periods"
-    value: float = 1.0
-    target: str = ""
+    def _check(self):
+        kind = kinds.MANIPULATIONS[self.kind]
+        why = kind.check(self.value)
+        if why:
+            self._fail("value", why)
+        if kind.takes_target != bool(self.target):
+            self._fail("target", f"{self.kind} {'needs' if kind.takes_target else 'takes no'} target curve")
 
     def where(self, i):
         return f"manipulations[{i}] ({self.kind})"
@@ -300,24 +308,10 @@ def _manipulations(entries) -> tuple:
         if unknown:
             raise ConfigError(f"unknown key manipulations[{i}].{sorted(unknown)[0]}: allowed keys are "
                               f"{', '.join(sorted(fields))}")
-        m = Manipulation(**entry)
-        if m.kind not in MANIPULATIONS:
-            raise ConfigError(f"manipulations[{i}].kind = {m.kind!r} is not allowed: must be one of "
-                              f"{', '.join(MANIPULATIONS)}")
-        if m.unit not in ("periods", "ms"):
-            raise ConfigError(f"{m.where(i)}.unit = {m.unit!r} is not allowed: must be 'periods' or 'ms'")
-        for name in ("start", "stop", "value"):
-            v = getattr(m, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ConfigError(f"{m.where(i)}.{name} = {v!r} is not allowed: must be a number")
-        if m.start < 0:
-            raise ConfigError(f"{m.where(i)}.start = {m.start!r} is not allowed: must be >= 0")
-        if m.kind in ("dopamine", "exploration_gain") and m.value < 0:
-            raise ConfigError(f"{m.where(i)}.value = {m.value!r} is not allowed: a gain must be >= 0")
-        if (m.kind == "switch_target") != bool(m.target):
-            raise ConfigError(f"{m.where(i)}.target = {m.target!r} is not allowed: switch_target needs the new "
-                              "curve's name or file, and only switch_target takes one")
-        out.append(m)
+        try:
+            out.append(Manipulation(**entry))
+        except ConfigError as exc:  # name the entry: manipulations[i].key
+            raise ConfigError(str(exc).replace("manipulation.", f"manipulations[{i}].", 1)) from None
     return tuple(out)
 
 
@@ -356,13 +350,14 @@ class ExperimentConfig:
         if self.preset not in PRESETS:
             raise ConfigError(f"preset = {self.preset!r} is not allowed: must be one of "
                               + ", ".join(repr(p) for p in PRESETS))
-        if self.rule.name == "force" and self.task.effector != "identity":
+        effector = kinds.EFFECTORS[self.task.effector]
+        if kinds.RULES[self.rule.name].needs_target_outputs and not effector.has_target_outputs:
             raise ConfigError(
                 f"rule.name = 'force' is not allowed with task.effector = {self.task.effector!r}: FORCE needs "
                 "the target output at every step, but an arm task only gives a scalar reward (the target joint "
                 "angles are unknown); use 'rmhl' or 'supertrex'"
             )
-        if self.schedule.test_feedback == "target" and self.task.effector != "identity":
+        if self.schedule.test_feedback == "target" and not effector.has_target_outputs:
             raise ConfigError(
                 "schedule.test_feedback = 'target' is not allowed with an arm: the target joint angles are "
                 "unknown; use 'replay' or 'autonomous'"

@@ -17,35 +17,7 @@ import json
 import sys
 
 from . import config as C
-
-#: What each manipulation kind does in the model (lesions.md); one entry per ``config.MANIPULATIONS``.
-MANIPULATION_EFFECTS = {
-    "dopamine": "multiplies the exploratory weight update by `value` (dopamine level d; healthy 1, "
-                "Parkinson's disease < 1, L-DOPA restores it)",
-    "exploration_gain": "multiplies the exploration amplitude Psi(ebar) by `value` (dopamine-dependent motor "
-                        "variability; healthy 1)",
-    "reward_bias": "adds `value` to e_hat before Phi (tonic dopamine loss: outcomes read as worse than "
-                   "expected, so the exploratory pathway learns the wrong way; healthy 0)",
-    "lesion_exploratory": "removes the exploratory output and its noise from the motor command and freezes its "
-                          "weights (pallidotomy, GPi inactivation, LMAN lesion); the mastery pathway's supervisor is "
-                          "the exploratory output, so the mastery pathway stops learning too",
-    "block_transfer": "holds the transfer gate at 0: the mastery pathway and P stop changing (blocked "
-                      "cortical plasticity)",
-    "switch_target": "the curve named by `target` (a built-in name or a .csv / .npy file) replaces the "
-                     "task's target: a second skill to learn",
-}
-
-_MANIPULATION_KEYS = {
-    "kind": ("string", "one of " + ", ".join(f'`"{k}"`' for k in C.MANIPULATIONS), "what is manipulated (below)"),
-    "start": ("float", ">= 0; before the end of the run", "onset, counted from the start of the run, in `unit`"),
-    "stop": ("float", "after `start` and not after the end of the run, or < 0",
-             "end (excluded), in `unit`; < 0 means the end of the run"),
-    "unit": ("string", '`"periods"` or `"ms"`', "unit of `start` and `stop` (a period is task.duration_ms)"),
-    "value": ("float", ">= 0 for dopamine and exploration_gain; any number for reward_bias",
-              "the gain (dopamine, exploration_gain) or the offset (reward_bias); ignored by the other kinds"),
-    "target": ("string", "a curve name or file; only with switch_target (and required there)",
-               "the new target curve of switch_target"),
-}
+from . import kinds
 
 _TYPES = {"int": "integer", "float": "float", "str": "string", "bool": "boolean", "tuple": "list of floats"}
 
@@ -106,13 +78,14 @@ def _allowed(meta, ftype: str) -> str:
     return ("each entry " + text) if ftype == "tuple" else text
 
 
-def _section_table(name: str, cls) -> list[str]:
-    lines = [f"## [{name}]", "", cls.__doc__.strip().splitlines()[0], "",
-             "| key | type | default | unit | allowed | meaning |", "|---|---|---|---|---|---|"]
+def _section_table(name: str, cls, heading: bool = True) -> list[str]:
+    lines = [f"## [{name}]", "", cls.__doc__.strip().splitlines()[0], ""] if heading else []
+    lines += ["| key | type | default | unit | allowed | meaning |", "|---|---|---|---|---|---|"]
     for f in dataclasses.fields(cls):
         meta = f.metadata
+        default = f"`{_toml_value(_default(f))}`" if heading or f.name != "kind" else "(required)"
         lines.append("| " + " | ".join(_cell(c) for c in (
-            f"`{name}.{f.name}`", _TYPES.get(f.type, f.type), f"`{_toml_value(_default(f))}`", meta["unit"],
+            f"`{name}.{f.name}`", _TYPES.get(f.type, f.type), default, meta["unit"],
             _allowed(meta, f.type), meta["doc"])) + " |")
     return lines + [""]
 
@@ -134,12 +107,6 @@ def config_reference_markdown() -> str:
     str
         The text of ``docs/config-reference.md``.
     """
-    missing = set(C.MANIPULATIONS) ^ set(MANIPULATION_EFFECTS)
-    if missing:
-        raise RuntimeError(f"MANIPULATION_EFFECTS and config.MANIPULATIONS differ: {sorted(missing)}")
-    fields = [f.name for f in dataclasses.fields(C.Manipulation)]
-    if set(fields) != set(_MANIPULATION_KEYS):
-        raise RuntimeError(f"_MANIPULATION_KEYS does not match config.Manipulation: {fields}")
     top = {f.name: f for f in dataclasses.fields(C.ExperimentConfig)}
 
     lines = [
@@ -190,16 +157,11 @@ def config_reference_markdown() -> str:
         "A run with manipulations and its control with the same seed share the network, the initial state",
         "and every noise stream: they are paired.",
         "",
-        "| key | type | default | allowed | meaning |",
-        "|---|---|---|---|---|",
     ]
-    for f in dataclasses.fields(C.Manipulation):
-        ftype, allowed, doc = _MANIPULATION_KEYS[f.name]
-        default = "(required)" if f.default is dataclasses.MISSING else f"`{_toml_value(f.default)}`"
-        lines.append("| " + " | ".join(_cell(c) for c in (f"`{f.name}`", ftype, default, allowed, doc)) + " |")
-    lines += ["", "| kind | effect while active |", "|---|---|"]
-    for kind in C.MANIPULATIONS:
-        lines.append(f"| `{kind}` | {_cell(MANIPULATION_EFFECTS[kind])} |")
+    lines += _section_table("manipulations", C.Manipulation, heading=False)
+    lines += ["| kind | effect while active |", "|---|---|"]
+    for kind in kinds.MANIPULATIONS.values():
+        lines.append(f"| `{kind.name}` | {_cell(kind.effect)} |")
     lines += ["", "## Checks across keys", ""]
     lines += [f"- {text}" for text in _CROSS_CHECKS]
     return "\n".join(lines) + "\n"

@@ -11,14 +11,12 @@ from typing import Callable
 import numpy as np
 
 from . import _kernel as K
-from .config import HAND_DIMENSIONS, ExperimentConfig
+from . import kinds
+from .config import ExperimentConfig
 from .envs import make_target
+from .kinds import HAND_DIMENSIONS
 from .network import make_network, make_state_input, make_streams
 from .result import Result, provenance
-
-_RULES = {"force": K.RULE_FORCE, "rmhl": K.RULE_RMHL, "supertrex": K.RULE_SUPERTREX}
-_FEEDBACK = {"target": K.FEEDBACK_TARGET, "replay": K.FEEDBACK_REPLAY, "autonomous": K.FEEDBACK_AUTONOMOUS}
-_EFFECTORS = {"identity": K.EFFECTOR_IDENTITY, "arm": K.EFFECTOR_ARM}
 
 
 def _replay_steps(config: ExperimentConfig) -> int:
@@ -37,9 +35,13 @@ def _transfer_moves(config: ExperimentConfig) -> bool:
 def kernel_params(config: ExperimentConfig) -> K.Params:
     """The scalars of the compiled loop, from a validated config."""
     net, rule, sched, recd = config.network, config.rule, config.schedule, config.recording
+    kind = kinds.RULES[rule.name]
     return K.Params(
-        rule=_RULES[rule.name], effector=_EFFECTORS[config.task.effector],
-        test_feedback=_FEEDBACK[sched.test_feedback],
+        has_exploratory=kind.has_exploratory, has_mastery=kind.has_mastery,
+        exploratory_in_test=kind.exploratory_in_test, filters_in_test=kind.filters_in_test,
+        gated_transfer=kind.gated_transfer, teacher=kinds.teacher_code(kind, rule.supervisor),
+        effector=kinds.EFFECTORS[config.task.effector].code,
+        test_feedback=kinds.FEEDBACK[sched.test_feedback],
         n_train_steps=config.n_train_steps, n_period_steps=config.n_period_steps,
         replay_lag=_replay_steps(config), rls_every=rule.rls_every,
         record_every=recd.record_every,
@@ -48,8 +50,7 @@ def kernel_params(config: ExperimentConfig) -> K.Params:
                                             if rule.exploratory_normalisation == "joints" else 1.0),
         phi_odd=rule.phi == "odd", phi_gain=rule.phi_gain,
         phi_exponent=rule.phi_exponent, psi_prefactor=rule.psi_prefactor, psi_exponent=rule.psi_exponent,
-        error_filter=rule.error_filter, output_filter=rule.output_filter,
-        supervisor_filtered=rule.supervisor == "filtered", kappa=rule.kappa,
+        error_filter=rule.error_filter, output_filter=rule.output_filter, kappa=rule.kappa,
         threshold=rule.transfer_threshold, gate_steepness=rule.gate_steepness,
         transfer_moves=_transfer_moves(config), adaptive_threshold=rule.adaptive_threshold,
         cost_on_movement=config.task.cost_signal == "movement",
@@ -71,7 +72,7 @@ def initial_state(config: ExperimentConfig, x0: np.ndarray) -> K.State:
         P=np.eye(n) / config.network.rls_regularisation if needs_p else np.zeros((1, 1)),
         k=np.zeros(n), pend_k=np.zeros(n),
         replay=np.zeros((_replay_steps(config), n_out)),
-        scalars=scalars,
+        scalars=scalars, mods=np.array(K.NEUTRAL),
     )
 
 
@@ -85,30 +86,26 @@ def empty_record(config: ExperimentConfig) -> K.Record:
     )
 
 
-_MANIP_KINDS = {"dopamine": K.MANIP_DOPAMINE, "exploration_gain": K.MANIP_EXPLORATION_GAIN,
-                "reward_bias": K.MANIP_REWARD_BIAS, "lesion_exploratory": K.MANIP_LESION,
-                "block_transfer": K.MANIP_BLOCK_TRANSFER, "switch_target": K.MANIP_SWITCH_TARGET}
-
-
 def schedule_rows(config: ExperimentConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The manipulation schedule as rows of (kind, start_step, stop_step, value), and the target curves
-    (the task's first, then one per switch_target)."""
+    """The manipulation schedule as rows of (slot, op, start_step, stop_step, value), and the target
+    curves (the task's first, then one per manipulation that takes a target: its value is the curve's index)."""
     rows, curves = [], [make_target(config)]
     for m in config.manipulations:
+        kind = kinds.MANIPULATIONS[m.kind]
         start, stop = config.manipulation_steps(m)
         value = m.value
-        if m.kind == "switch_target":
+        if kind.takes_target:
             curves.append(make_target(config, m.target))
             value = len(curves) - 1
-        rows.append((_MANIP_KINDS[m.kind], start, stop, value))
-    return np.array(rows, dtype=np.float64).reshape(-1, 4), np.stack(curves)
+        rows.append((kind.slot, kind.op, start, stop, value))
+    return np.array(rows, dtype=np.float64).reshape(-1, 5), np.stack(curves)
 
 
 def target_trace(schedule: np.ndarray, targets: np.ndarray, n_period_steps: int, steps: np.ndarray) -> np.ndarray:
     """The target at each of ``steps``, following the switch_target rows as the compiled loop does."""
     curve = np.zeros(steps.size, dtype=np.int64)
-    for kind, start, stop, value in schedule:
-        if int(kind) == K.MANIP_SWITCH_TARGET:
+    for slot, _, start, stop, value in schedule:
+        if int(slot) == K.SLOT_CURVE:
             curve[(steps >= start) & (steps < stop)] = int(value)
     return targets[curve, steps % n_period_steps]
 
@@ -124,7 +121,8 @@ def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, in
     seed : int
         Seeds the network, initial state, reservoir noise and exploration streams.
     progress : callable, optional
-        Called as ``progress(steps_done, n_steps)`` between chunks of the compiled loop.
+        Called as ``progress(steps_done, n_steps)``: once with 0 when the compiled loop is ready (compiled
+        or loaded from the cache), then after every chunk.
     n_chunks : int
         The run is cut into this many calls of the compiled loop, only to report progress.
     """
@@ -138,17 +136,22 @@ def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, in
     params = kernel_params(config)
     state = initial_state(config, net.x0)
     rec = empty_record(config)
-    arm = np.asarray(config.task.arm_lengths, dtype=np.float64)
-    costs = np.asarray(config.task.costs, dtype=np.float64)
+    fixed = K.Fixed(*net.csr_arrays(), Q=net.Q, Q_state=Q_state, state_signal=state_signal, targets=targets,
+                    schedule=schedule, costs=np.asarray(config.task.costs, dtype=np.float64),
+                    arm_lengths=np.asarray(config.task.arm_lengths, dtype=np.float64))
 
-    J_data, J_indices, J_indptr = net.csr_arrays()
+    def advance(s0, s1):
+        return K.run_steps(int(s0), int(s1), params, fixed, state, rec, streams["reservoir_noise"],
+                           streams["exploration"])
+
+    advance(0, 0)  # compiles (or loads from the cache) before the progress clock starts
     n_steps = config.n_steps
+    if progress is not None:
+        progress(0, n_steps)
     bounds = np.unique(np.linspace(0, n_steps, max(1, n_chunks) + 1).astype(np.int64))
     done = 0
     for s0, s1 in zip(bounds[:-1], bounds[1:], strict=True):
-        done = K.run_steps(int(s0), int(s1), params, J_data, J_indices, J_indptr, net.Q, targets,
-                           arm, costs, schedule, Q_state, state_signal, state, rec, streams["reservoir_noise"],
-                           streams["exploration"])
+        done = advance(s0, s1)
         if progress is not None:
             progress(int(done), n_steps)
         if done < s1:

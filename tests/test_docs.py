@@ -95,7 +95,7 @@ def test_config_reference_lists_every_key_with_its_default():
         for key in values:
             assert f"`{section}.{key} = " in text, f"robust preset key {section}.{key} not listed"
     for f in dataclasses.fields(C.Manipulation):
-        assert f"`{f.name}`" in rows
+        assert f"`manipulations.{f.name}`" in rows
     for kind in C.MANIPULATIONS:
         assert f"| `{kind}` |" in text
 

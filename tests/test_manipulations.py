@@ -89,7 +89,7 @@ def test_manipulation_schedule_round_trips_and_shows_in_toml():
     ('kind="dopamine", start=7', "the run ends at 6 periods"),
     ('kind="dopamine", start=2, stop=1', "must be after start"),
     ('kind="dopamine", stop=9', "the run ends"),
-    ('kind="dopamine", unit="s"', "'periods' or 'ms'"),
+    ('kind="dopamine", unit="s"', "one of 'periods', 'ms'"),
     ('kind="switch_target"', "switch_target needs"),
     ('kind="switch_target", target="heart"', "task.target = 'heart'"),
     ('kind="lesion_exploratory", colour=1', "unknown key manipulations[0].colour"),

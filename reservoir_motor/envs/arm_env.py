@@ -1,8 +1,10 @@
 """The planar arm as a Gymnasium environment (extra ``gym``), on the same kinematics as the simulator.
 
 Action: joint angles in units of pi. Observation: the hand position and the target's phase as
-(cos, sin). Reward: minus the error of the simulator, the squared distance to the target plus the
-movement cost sum_j c_j |a_j - abar_j| (abar: the actions low-passed with ``output_filter``).
+(cos, sin). Reward: minus the error of the simulator, computed by the compiled loop's own error function
+(``_kernel.task_error``): the squared distance to the target plus the movement cost
+sum_j c_j |a_j - abar_j|, abar the actions low-passed with ``output_filter`` from abar = a at the first
+step -- the simulator's error with ``task.cost_signal = "movement"``.
 An episode is one period of the target curve.
 
 Use ``gymnasium.make("reservoir_motor.envs.arm_env:ArmDraw-v0")``, which imports this module and so
@@ -15,6 +17,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from .. import _kernel as K
 from . import arm, targets
 
 
@@ -59,10 +62,9 @@ class ArmDrawEnv(gym.Env):
 
     def step(self, action):
         action = np.clip(np.asarray(action, dtype=np.float64), self.action_space.low, self.action_space.high)
-        self._abar = (1.0 - self.output_filter) * self._abar + self.output_filter * action
-        arm.tip_position(action, self.lengths, self._hand)
+        K.filter_into(self._abar, action, self.output_filter, self._step == 0)
         f = self.target[self._step]
-        error = float(np.sum((self._hand - f) ** 2) + np.sum(self.costs * np.abs(action - self._abar)))
+        error = float(K.task_error(K.EFFECTOR_ARM, action, self._abar, f, self.lengths, self.costs, self._hand))
         self._step += 1
         truncated = self._step >= self.n_steps
         obs = self._observation()

@@ -1,0 +1,149 @@
+"""The registries of the extensible kinds: learning rules, effectors and manipulations.
+
+Each kind is one entry holding its name, its documentation, how it is validated and what the compiled
+loop does with it (kernel flags or codes). ``config`` takes its allowed values and checks from here,
+``simulate`` its kernel flags, ``configref`` its documentation. Adding a kind is an entry here plus, if it
+needs new behaviour in the loop, the branch in ``_kernel`` that implements it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import _kernel as K
+
+#: The hand moves in a plane: Task 1's outputs, and the joints an arm needs before it is redundant.
+HAND_DIMENSIONS = 2
+
+
+def _by_name(*entries):
+    return {e.name: e for e in entries}
+
+
+# --- Learning rules -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    """A learning rule, as the flags that the compiled loop reads.
+
+    ``teacher`` is what the mastery pathway's RLS step learns: the target (FORCE) or the exploratory
+    output ('supervisor': raw or filtered, from ``rule.supervisor``).
+    """
+
+    name: str
+    doc: str
+    has_exploratory: bool         # a reward-trained readout W_exp
+    has_mastery: bool             # an RLS-trained readout W_mst
+    exploratory_in_test: bool     # the exploratory readout still drives the output in the test
+    filters_in_test: bool         # the output filter zbar keeps running in the test
+    gated_transfer: bool          # RLS steps are gated by the error (SUPERTREX's transfer)
+    teacher: str                  # 'target', 'supervisor' or '' (no mastery pathway)
+
+    @property
+    def needs_target_outputs(self) -> bool:
+        """Learning needs the target output itself at every step (impossible with an arm)."""
+        return self.has_mastery and self.teacher == "target"
+
+
+RULES = _by_name(
+    Rule("force", "FORCE (Sussillo & Abbott 2009): RLS on the error to the known target; one readout",
+         has_exploratory=False, has_mastery=True, exploratory_in_test=False, filters_in_test=False,
+         gated_transfer=False, teacher="target"),
+    Rule("rmhl", "reward-modulated Hebbian learning (Legenstein et al. 2010; Hoerzer et al. 2014): one "
+         "exploratory readout trained by reward alone, kept in the test",
+         has_exploratory=True, has_mastery=False, exploratory_in_test=True, filters_in_test=False,
+         gated_transfer=False, teacher=""),
+    Rule("supertrex", "SUPERTREX (Pyle & Rosenbaum 2019): RMHL's exploratory readout teaches an RLS mastery "
+         "readout while the error is small; the exploratory readout is removed in the test",
+         has_exploratory=True, has_mastery=True, exploratory_in_test=False, filters_in_test=True,
+         gated_transfer=True, teacher="supervisor"),
+)
+
+
+def teacher_code(rule: Rule, supervisor: str) -> int:
+    """The kernel's code of what the mastery pathway learns."""
+    if rule.teacher != "supervisor":
+        return K.TEACHER_TARGET
+    return K.TEACHER_FILTERED if supervisor == "filtered" else K.TEACHER_RAW
+
+
+# --- Effectors ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Effector:
+    """What the network's outputs move. ``check(task)`` returns why a task is invalid, or ''."""
+
+    name: str
+    doc: str
+    code: int                                  # the branch of ``_kernel.hand_position``
+    n_outputs: Callable[[object], int]         # network outputs the task needs
+    check: Callable[[object], str]
+    has_target_outputs: bool                   # the target output is known (FORCE, teacher forcing)
+
+
+def _check_identity(task) -> str:
+    if task.arm_lengths:
+        return "task.arm_lengths: only the arm effector has segments; use task.effector = 'arm'"
+    return ""
+
+
+def _check_arm(task) -> str:
+    if not task.arm_lengths:
+        return "task.arm_lengths: the arm effector needs at least one segment length"
+    return ""
+
+
+EFFECTORS = _by_name(
+    Effector("identity", "the outputs are the hand's (x, y) (Task 1)", K.EFFECTOR_IDENTITY,
+             n_outputs=lambda task: HAND_DIMENSIONS, check=_check_identity, has_target_outputs=True),
+    Effector("arm", "the outputs are the joint angles of a planar arm, in units of pi (Tasks 2, 3)",
+             K.EFFECTOR_ARM, n_outputs=lambda task: len(task.arm_lengths), check=_check_arm,
+             has_target_outputs=False),
+)
+
+
+# --- Manipulations --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ManipulationKind:
+    """A manipulation: while active, it sets, scales or offsets one quantity (``slot``) of the loop.
+
+    ``check(value)`` returns why a value is invalid, or ''. ``takes_target``: the kind needs a curve.
+    """
+
+    name: str
+    effect: str                 # what it does in the model (the config reference's table)
+    slot: int                   # the quantity of the loop it acts on (``_kernel.SLOT_*``)
+    op: int                     # how its value combines (``_kernel.OP_*``)
+    check: Callable[[float], str] = lambda value: ""
+    takes_target: bool = False
+
+
+def _gain(value: float) -> str:
+    return "a gain must be >= 0" if value < 0 else ""
+
+
+MANIPULATIONS = _by_name(
+    ManipulationKind("dopamine", "multiplies the exploratory weight update by `value` (dopamine level d; "
+                     "healthy 1, Parkinson's disease < 1, L-DOPA restores it)",
+                     K.SLOT_DOPAMINE, K.OP_MULTIPLY, check=_gain),
+    ManipulationKind("exploration_gain", "multiplies the exploration amplitude Psi(ebar) by `value` "
+                     "(dopamine-dependent motor variability; healthy 1)",
+                     K.SLOT_EXPLORATION_GAIN, K.OP_MULTIPLY, check=_gain),
+    ManipulationKind("reward_bias", "adds `value` to e_hat before Phi (tonic dopamine loss: outcomes read as "
+                     "worse than expected, so the exploratory pathway learns the wrong way; healthy 0)",
+                     K.SLOT_REWARD_BIAS, K.OP_ADD),
+    ManipulationKind("lesion_exploratory", "removes the exploratory output and its noise from the motor command "
+                     "and freezes its weights (pallidotomy, GPi inactivation, LMAN lesion); the mastery "
+                     "pathway's supervisor is the exploratory output, so the mastery pathway stops learning too",
+                     K.SLOT_LESION, K.OP_SET_ONE),
+    ManipulationKind("block_transfer", "holds the transfer gate at 0: the mastery pathway and P stop changing "
+                     "(blocked cortical plasticity)", K.SLOT_BLOCK_TRANSFER, K.OP_SET_ONE),
+    ManipulationKind("switch_target", "the curve named by `target` (a built-in name or a .csv / .npy file) "
+                     "replaces the task's target: a second skill to learn",
+                     K.SLOT_CURVE, K.OP_SET, takes_target=True),
+)
+
+#: Test-phase feedback modes and their kernel codes.
+FEEDBACK = {"target": K.FEEDBACK_TARGET, "replay": K.FEEDBACK_REPLAY, "autonomous": K.FEEDBACK_AUTONOMOUS}
