@@ -139,3 +139,43 @@ def test_config_robust_preset_sets_its_rule_keys_and_refuses_conflicts():
         load_experiment("task3-supertrex", ["preset=robust", "rule.transfer=copy"])
     with pytest.raises(ConfigError, match="preset = 'fast'"):
         load_experiment("task3-supertrex", ["preset=fast"])
+
+
+@pytest.mark.parametrize("kwargs,words", [
+    ({"kind": "serotonin"}, "manipulation.kind = 'serotonin' is not allowed: must be one of 'dopamine'"),
+    ({"kind": "dopamine", "value": -0.5}, "manipulation.value = -0.5 is not allowed: a gain must be >= 0"),
+    ({"kind": "exploration_gain", "value": -1}, "manipulation.value = -1.0 is not allowed"),
+    ({"kind": "dopamine", "unit": "s"}, "manipulation.unit = 's' is not allowed: must be one of 'periods', 'ms'"),
+    ({"kind": "dopamine", "start": -1}, "manipulation.start = -1.0 is not allowed: must be a number >= 0"),
+    ({"kind": "dopamine", "value": float("nan")}, "manipulation.value = nan is not allowed"),
+    ({"kind": "switch_target"}, "switch_target needs target curve"),
+    ({"kind": "lesion_exploratory", "target": "circle"}, "lesion_exploratory takes no target curve"),
+])
+def test_manipulation_built_in_python_is_validated(kwargs, words):
+    from reservoir_motor.config import Manipulation
+
+    with pytest.raises(ConfigError) as info:
+        Manipulation(**kwargs)
+    assert words in str(info.value)
+
+
+def test_manipulation_built_in_python_equals_the_one_read_from_a_file():
+    from reservoir_motor.config import Manipulation
+
+    built = Manipulation(kind="dopamine", start=5, value=0.1)
+    read = load_experiment("task1-supertrex", ['manipulations=[{kind="dopamine", start=5, value=0.1}]']).manipulations
+    assert read == (built,) and isinstance(built.start, float)
+
+
+def test_every_registered_kind_is_an_allowed_config_value_and_documented():
+    from reservoir_motor import kinds
+    from reservoir_motor.configref import config_reference_markdown
+
+    text = config_reference_markdown()
+    for name, kind in kinds.RULES.items():
+        assert ExperimentConfig.from_dict({"rule": {"name": name}}).rule.name == name
+        assert kind.doc in text
+    for name, kind in kinds.MANIPULATIONS.items():
+        assert f"| `{name}` | {kind.effect}" in text.replace("\\|", "|")
+    for name, kind in kinds.EFFECTORS.items():
+        assert kind.doc in text
