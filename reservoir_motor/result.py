@@ -3,6 +3,7 @@
 File layout (schema 1)::
 
     /                 attrs: schema_version, complete, experiment, seed, config_toml, config_digest,
+                             target_files (JSON {path: sha256} of file target curves),
                              package_version, git_commit, python_version, numpy_version, numba_version,
                              h5py_version, created_utc
     /metrics          attrs: deviation, deviation_median, deviation_std, satisfactory, diverged,
@@ -30,15 +31,36 @@ from pathlib import Path
 import numpy as np
 
 from .config import ConfigError, ExperimentConfig
+from .envs.targets import NAMED
 from .tomlio import dumps_toml, loads_toml
 
 SCHEMA_VERSION = 1
 
 
+def target_files(config: ExperimentConfig) -> dict[str, str]:
+    """``{path: sha256 of its content}`` of every target curve read from a file (``task.target`` and the
+    targets of ``switch_target``); empty when only built-in curves are used."""
+    paths = [config.task.target] + [m.target for m in config.manipulations if m.kind == "switch_target"]
+    hashes = {}
+    for path in paths:
+        if path in NAMED:
+            continue
+        try:
+            hashes[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError as exc:
+            raise ConfigError(f"target file {path!r} cannot be read ({exc.strerror}): its content is part of "
+                              "the config digest") from None
+    return hashes
+
+
 def config_digest(config: ExperimentConfig) -> str:
-    """A short stable hash of every config value (the name and description excluded)."""
+    """A short stable hash of every config value (the name and description excluded) and of the content
+    of target files, so a changed curve file is a new condition, not a reused result."""
     data = config.to_dict()
     data.pop("name"), data.pop("description")
+    files = target_files(config)
+    if files:  # only then: built-in-curve configs keep the digest their stored results are named by
+        data["target_files"] = files
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -146,6 +168,7 @@ class Result:
                 f.attrs.update(schema_version=SCHEMA_VERSION, complete=False, experiment=self.config.name,
                                seed=self.seed, config_toml=dumps_toml(self.config.to_dict()),
                                config_digest=config_digest(self.config),
+                               target_files=json.dumps(target_files(self.config), sort_keys=True),
                                created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                                **self.provenance)
                 g = f.create_group("metrics")
@@ -183,5 +206,7 @@ def load_result(path) -> Result:
         prov_keys = ("package_version", "git_commit", "python_version", "numpy_version", "numba_version",
                      "h5py_version", "created_utc")
         prov = {k: str(f.attrs[k]) for k in prov_keys if k in f.attrs}
+        if "target_files" in f.attrs:  # absent from files written before it was recorded
+            prov["target_files"] = json.loads(f.attrs["target_files"])
         return Result(config=config, seed=int(f.attrs["seed"]), metrics=metrics, traces=traces,
                       weights=weights, provenance=prov)

@@ -1,10 +1,13 @@
+import hashlib
+import json
+
 import h5py
 import numpy as np
 import pytest
-from conftest import small
+from conftest import SMALL, small
 
-from reservoir_motor import ConfigError, load_result, simulate
-from reservoir_motor.result import SCHEMA_VERSION
+from reservoir_motor import ConfigError, experiment_names, load_experiment, load_result, simulate
+from reservoir_motor.result import SCHEMA_VERSION, config_digest
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +61,48 @@ def test_storage_diverged_run_round_trips_with_none_deviation(tmp_path):
     back = load_result(res.save(tmp_path))
     assert back.metrics["diverged"] and back.metrics["deviation"] is None
     assert back.metrics["diverged_step"] == res.metrics["diverged_step"]
+
+
+def _digest_without_target_files(config):
+    """The digest by the formula used before file contents entered it: the sorted JSON of the config,
+    name and description left out."""
+    data = config.to_dict()
+    del data["name"], data["description"]
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@pytest.mark.parametrize("name", experiment_names())
+def test_digest_of_a_built_in_curve_config_is_the_one_existing_results_are_keyed_by(name):
+    for preset in ("faithful", "robust"):
+        config = load_experiment(name, [f"preset={preset}"])
+        assert config_digest(config) == _digest_without_target_files(config)
+
+
+def _square(path, size):
+    np.savetxt(path, size * np.array([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]]), delimiter=",")
+    return path
+
+
+@pytest.mark.parametrize("where", ["task", "switch_target"])
+def test_digest_follows_the_content_of_a_target_file_not_its_path(tmp_path, where):
+    curve = _square(tmp_path / "curve.csv", 0.5)
+    sets = ([f"task.target='{curve}'"] if where == "task" else
+            [f"manipulations=[{{kind='switch_target', start=2, target='{curve}'}}]"])
+    before = config_digest(small("task1-force", *sets))
+    assert config_digest(small("task1-force", *sets)) == before  # same content, same digest
+    _square(curve, 0.4)
+    assert config_digest(small("task1-force", *sets)) != before
+    # so a sweep plans a new file for the new curve instead of skipping the old curve's result
+    from reservoir_motor.sweep import plan
+
+    _square(curve, 0.5)
+    old = plan(["task1-force"], [0], tmp_path, overrides=SMALL + sets)[0].path
+    _square(curve, 0.4)
+    assert plan(["task1-force"], [0], tmp_path, overrides=SMALL + sets)[0].path != old
+
+
+def test_result_file_records_the_hash_of_its_target_file(tmp_path):
+    curve = _square(tmp_path / "curve.csv", 0.5)
+    res = simulate(small("task1-force", f"task.target='{curve}'"), 0)
+    back = load_result(res.save(tmp_path / "run.h5"))
+    assert back.provenance["target_files"] == {str(curve): hashlib.sha256(curve.read_bytes()).hexdigest()}
