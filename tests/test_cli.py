@@ -91,3 +91,13 @@ def test_cli_animate_writes_a_gif_of_the_arm(tmp_path):
 
     with Image.open(tmp_path / "arm.gif") as im:
         assert im.n_frames == 12
+
+
+def test_describe_gives_the_first_line_or_nothing_for_a_file_without_description(tmp_path):
+    from reservoir_motor.experiments import describe
+
+    bare = tmp_path / "bare.toml"
+    bare.write_text("[network]\nn_neurons = 50\n")
+    assert describe(str(bare)) == ""
+    bare.write_text('description = """\n  first line\nsecond line"""\n')
+    assert describe(str(bare)) == "first line"
