@@ -11,19 +11,17 @@ import csv
 import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from .config import ConfigError
+from .result import open_result
 
 COLUMNS = ("condition", "n", "deviation_mean", "deviation_median", "std_across_seeds", "std_within_run",
            "satisfactory", "diverged", "failed", "seeds")
 
 
 def _read_metrics(path: Path) -> tuple[str, str, dict]:
-    with h5py.File(path, "r") as f:
-        if not f.attrs.get("complete", False):
-            raise ConfigError(f"{path} is not a complete result")
+    with open_result(path) as f:
         m = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f["metrics"].attrs.items()}
         return str(f.attrs["experiment"]), str(f.attrs["config_digest"]), {**m, "seed": int(f.attrs["seed"])}
 
@@ -122,8 +120,8 @@ def load_runs(directory) -> dict[str, dict[int, dict]]:
     runs: dict[str, dict[int, dict]] = {}
     digests: dict[str, str] = {}
     for path in sorted(Path(directory).glob("*.h5")):
-        with h5py.File(path, "r") as f:
-            if not f.attrs.get("complete", False) or bool(f["metrics"].attrs["diverged"]):
+        with open_result(path) as f:
+            if bool(f["metrics"].attrs["diverged"]):
                 continue
             name, digest = str(f.attrs["experiment"]), str(f.attrs["config_digest"])
             if digests.setdefault(name, digest) != digest:  # pairing by name must not mix two configs

@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,15 +187,42 @@ class Result:
         return path
 
 
-def load_result(path) -> Result:
-    """Read a result file written by :meth:`Result.save`; refuses incomplete or foreign files."""
+@contextmanager
+def open_result(path):
+    """The HDF5 file of a complete result written by :meth:`Result.save`, open for reading.
+
+    Raises ``ConfigError`` with one line naming the file when it is missing, not HDF5, an HDF5 file
+    without a result's attributes, of another schema, or incomplete.
+    """
     import h5py
 
+    name = repr(str(path))
     path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"result file {name} does not exist")
+    if not path.is_file():
+        raise ConfigError(f"{name} is not a reservoir-motor result: not a file")
+    if not h5py.is_hdf5(path):
+        raise ConfigError(f"{name} is not a reservoir-motor result: not an HDF5 file")
     with h5py.File(path, "r") as f:
-        if f.attrs.get("schema_version") != SCHEMA_VERSION or not f.attrs.get("complete", False):
-            raise ConfigError(f"{path} is not a complete reservoir-motor result (schema {SCHEMA_VERSION})")
-        config = ExperimentConfig.from_dict(loads_toml(f.attrs["config_toml"]))
+        if not {"schema_version", "experiment", "config_toml"} <= set(f.attrs):
+            raise ConfigError(f"{name} is not a reservoir-motor result: an HDF5 file without a result's attributes "
+                              "(schema_version, experiment, config_toml)")
+        if f.attrs["schema_version"] != SCHEMA_VERSION:
+            raise ConfigError(f"{name} is a reservoir-motor result of schema {f.attrs['schema_version']}; this "
+                              f"version reads schema {SCHEMA_VERSION}")
+        if not f.attrs.get("complete", False):
+            raise ConfigError(f"{name} is not a complete reservoir-motor result (its run did not finish writing)")
+        yield f
+
+
+def load_result(path) -> Result:
+    """Read a result file written by :meth:`Result.save`; refuses incomplete or foreign files."""
+    with open_result(path) as f:
+        try:
+            config = ExperimentConfig.from_dict(loads_toml(f.attrs["config_toml"]))
+        except ConfigError as exc:  # e.g. its target curve file is no longer there
+            raise ConfigError(f"{str(path)!r}: the stored config is not valid here: {exc}") from None
         metrics = {}
         for key, value in f["metrics"].attrs.items():
             value = value.item() if isinstance(value, np.generic) else value
