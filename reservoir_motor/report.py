@@ -27,7 +27,8 @@ def _read_metrics(path: Path) -> tuple[str, str, dict]:
 
 
 def collect(directory) -> list[dict]:
-    """Per condition (experiment name and config digest), the statistics over its runs."""
+    """Per condition (experiment name and config digest: one row each, so two configs under one name are
+    two rows), the statistics over its runs."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ConfigError(f"{str(directory)!r} is not a directory of results")
@@ -40,12 +41,12 @@ def collect(directory) -> list[dict]:
         digest = path.name.rsplit("-seed", 1)[0].rsplit("-", 1)[-1]
         groups.setdefault((rec["experiment"], digest), {"runs": [], "failed": []})["failed"].append(rec)
     rows = []
-    for (name, _), g in sorted(groups.items()):
+    for (name, digest), g in sorted(groups.items()):
         runs = sorted(g["runs"], key=lambda m: m["seed"])
         ok = [m for m in runs if not m["diverged"]]
         dev = np.array([m["deviation"] for m in ok])
         rows.append(dict(
-            condition=name, n=len(ok),
+            condition=name, digest=digest, n=len(ok),
             deviation_mean=float(dev.mean()) if ok else None,
             deviation_median=float(np.median(dev)) if ok else None,
             std_across_seeds=float(dev.std(ddof=1)) if len(ok) > 1 else None,
