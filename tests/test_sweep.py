@@ -226,11 +226,12 @@ def test_reproduce_keeps_faithful_and_robust_runs_of_one_experiment_apart(tmp_pa
 
 
 def test_reproduce_prints_ours_beside_the_published_table(tmp_path):
-    from reservoir_motor.reproduce import reproduce
+    from reservoir_motor.reproduce import TABLE1, reproduce
 
-    table = reproduce("table1", tmp_path, seeds="0:2", overrides=SMALL, workers=2, progress=False)
-    lines = table.splitlines()
-    assert len(lines) == 2 + 9
-    assert lines[2].startswith("| task1-force |") and "0.003 / 0.002 / 0.002, 11/11" in lines[2]
-    assert "2/2 (9 diverged)" in lines[-1]
-    assert len(list(tmp_path.glob("*.h5"))) == 18
+    table = reproduce("table1", tmp_path, seeds="0:2", overrides=MEDIUM, workers=2, progress=False)
+    assert len(list(tmp_path.glob("*.h5"))) == 2 * len(TABLE1)
+    rows = parse_table1(table)
+    assert list(rows) == list(TABLE1)  # every experiment, in the table's order
+    assert_table_shows(rows, numbers_from_files(tmp_path))
+    for name, row in rows.items():  # each row beside its own published entry
+        assert row["published"] == ", ".join(TABLE1[name])
