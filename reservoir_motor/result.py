@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -65,23 +66,48 @@ def config_digest(config: ExperimentConfig) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _git_commit() -> str:
-    here = Path(__file__).resolve().parent
+def commit_of_version(version: str) -> str | None:
+    """The commit named in a setuptools-scm version (``0.1.dev12+g1a2b3c4``; ``-dirty`` added when built
+    with uncommitted changes, ``.dYYYYMMDD``), or None: a tagged release names none."""
+    local = version.partition("+")[2].split(".")
+    commits = [part[1:] for part in local if re.fullmatch(r"g[0-9a-f]{4,40}", part)]
+    if not commits:
+        return None
+    return commits[0] + ("-dirty" if any(re.fullmatch(r"d\d{8}", part) for part in local) else "")
+
+
+def _git(package_dir: Path, *args) -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5)
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "-C", str(package_dir), *args], capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    if out.returncode != 0:
-        return "unknown (installed copy, not a git checkout)"
-    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _checkout_commit(package_dir: Path) -> str | None:
+    """HEAD (``-dirty`` with uncommitted changes) of the checkout the package is imported from, or None when
+    it is not imported from the top of a checkout where it is tracked, e.g. an installed copy in a venv,
+    which may well sit inside another project's repository."""
+    top = _git(package_dir, "rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != package_dir.parent or _git(
+            package_dir, "ls-files", "--error-unmatch", "__init__.py") is None:
+        return None
+    head = _git(package_dir, "rev-parse", "HEAD")
+    dirty = _git(package_dir, "status", "--porcelain", "--untracked-files=no")
+    return None if head is None else head + ("-dirty" if dirty else "")
+
+
+def _code_commit() -> str:
+    """The commit of the code this process runs: the checkout's HEAD, else the one its version names."""
+    from . import __version__
+
+    return (_checkout_commit(Path(__file__).resolve().parent) or commit_of_version(__version__)
+            or f"unknown (installed version {__version__} names no commit)")
 
 
 # Read when the package is imported, i.e. for the code this process has loaded, not later when a
 # run finishes (a commit made meanwhile would be recorded otherwise).
-_GIT_COMMIT = _git_commit()
+_GIT_COMMIT = _code_commit()
 
 
 def provenance() -> dict:

@@ -1,5 +1,10 @@
 import hashlib
 import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -106,3 +111,64 @@ def test_result_file_records_the_hash_of_its_target_file(tmp_path):
     res = simulate(small("task1-force", f"task.target='{curve}'"), 0)
     back = load_result(res.save(tmp_path / "run.h5"))
     assert back.provenance["target_files"] == {str(curve): hashlib.sha256(curve.read_bytes()).hexdigest()}
+
+
+def test_provenance_version_is_the_installed_package_metadata():
+    from importlib.metadata import version
+
+    import reservoir_motor
+    from reservoir_motor.result import provenance
+
+    assert reservoir_motor.__version__ == version("reservoir-motor")
+    assert provenance()["package_version"] == version("reservoir-motor")
+
+
+@pytest.mark.parametrize("version,commit", [
+    ("0.1.dev12+g1a2b3c4", "1a2b3c4"),
+    ("0.2.1.dev3+g89820f5.d20250101", "89820f5-dirty"),  # built from a checkout with uncommitted changes
+    ("0.1.1.dev94+unknown.g316ee763c.d20261202", "316ee763c-dirty"),  # a fallback's local label kept
+    ("0.2.0", None), ("0.2.0+d20250101", None),  # a tagged release: setuptools-scm writes no hash
+])
+def test_commit_is_read_from_a_setuptools_scm_version(version, commit):
+    from reservoir_motor.result import commit_of_version
+
+    assert commit_of_version(version) == commit
+
+
+def _git(where, *args):
+    return subprocess.run(["git", "-C", str(where), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_provenance_commit_is_not_that_of_a_repository_an_installed_copy_sits_in(tmp_path):
+    """A copy installed under another project's checkout (a venv inside a repository) must not record that
+    project's HEAD: the commit then comes from the installed version string."""
+    from importlib.metadata import version
+
+    import reservoir_motor
+    from reservoir_motor.result import commit_of_version
+
+    project = tmp_path / "project"
+    site = project / ".venv" / "site-packages"
+    shutil.copytree(Path(reservoir_motor.__file__).parent, site / "reservoir_motor",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    _git(tmp_path, "init", "-q", str(project))
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "another project")
+    code = "import json; from reservoir_motor.result import provenance; print(json.dumps(provenance()))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(site)}, check=True)
+    commit = json.loads(proc.stdout)["git_commit"]
+    assert _git(project, "rev-parse", "HEAD") not in commit
+    from_version = commit_of_version(version("reservoir-motor"))
+    assert commit == from_version if from_version else commit.startswith("unknown")
+
+
+def test_provenance_commit_of_a_checkout_is_its_head():
+    import reservoir_motor
+    from reservoir_motor.result import provenance
+
+    root = Path(reservoir_motor.__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.skip("the package is not imported from a git checkout")
+    assert provenance()["git_commit"].removesuffix("-dirty") == _git(root, "rev-parse", "HEAD")
