@@ -1,6 +1,12 @@
 """reservoir-motor: reward-modulated motor learning in a reservoir (SUPERTREX, Pyle & Rosenbaum 2019)."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:  # the installed metadata, whose version setuptools-scm derives from git at build time
+    __version__ = version("reservoir-motor")
+except PackageNotFoundError:  # a source tree on sys.path that was never installed
+    __version__ = "unknown"
+del version, PackageNotFoundError
 
 from .config import ConfigError, ExperimentConfig  # noqa: E402
 from .experiments import experiment_names, load_experiment  # noqa: E402

@@ -60,13 +60,10 @@ def _cmd_show(args) -> int:
 
 
 def _existing_result(text: str):
-    """The result stored at ``text``, or a one-line error."""
-    src = Path(text)
-    if not src.is_file():
-        raise ConfigError(f"result file {str(src)!r} does not exist")
+    """The result stored at ``text``, or a one-line error naming the file."""
     from .result import load_result
 
-    return src, load_result(src)
+    return Path(text), load_result(text)
 
 
 def _cmd_plot(args) -> int:
@@ -114,6 +111,7 @@ def _cmd_report(args) -> int:
     from .report import collect, format_paired, format_table, load_runs, paired, plot_report, write_csv
     from .sweep import split_top_level
 
+    rows = collect(args.directory)  # first: a directory without results is named as such
     comparisons = []
     runs = load_runs(args.directory) if args.paired else {}
     for item in args.paired:
@@ -121,7 +119,6 @@ def _cmd_report(args) -> int:
         if len(parts) != 2 or not all(parts):
             raise ConfigError(f"--paired {item!r} is not allowed: write CONDITION=CONTROL")
         comparisons.append(paired(runs, *parts, args.metric))
-    rows = collect(args.directory)
     if args.csv:
         write_csv(rows, args.csv)
     if args.plot:

@@ -51,5 +51,6 @@ def load_experiment(name_or_path: str, overrides: list[str] = ()) -> ExperimentC
 
 
 def describe(name: str) -> str:
-    """The one-line description of a bundled experiment."""
-    return str(_read(name)[0].get("description", "")).strip().splitlines()[0] if name else ""
+    """The first line of an experiment's description (a bundled name or a file); empty if it has none."""
+    lines = str(_read(name)[0].get("description", "")).strip().splitlines() if name else []
+    return lines[0] if lines else ""

@@ -11,25 +11,24 @@ import csv
 import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from .config import ConfigError
+from .result import open_result
 
 COLUMNS = ("condition", "n", "deviation_mean", "deviation_median", "std_across_seeds", "std_within_run",
            "satisfactory", "diverged", "failed", "seeds")
 
 
 def _read_metrics(path: Path) -> tuple[str, str, dict]:
-    with h5py.File(path, "r") as f:
-        if not f.attrs.get("complete", False):
-            raise ConfigError(f"{path} is not a complete result")
+    with open_result(path) as f:
         m = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f["metrics"].attrs.items()}
         return str(f.attrs["experiment"]), str(f.attrs["config_digest"]), {**m, "seed": int(f.attrs["seed"])}
 
 
 def collect(directory) -> list[dict]:
-    """Per condition (experiment name and config digest), the statistics over its runs."""
+    """Per condition (experiment name and config digest: one row each, so two configs under one name are
+    two rows), the statistics over its runs."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ConfigError(f"{str(directory)!r} is not a directory of results")
@@ -42,12 +41,12 @@ def collect(directory) -> list[dict]:
         digest = path.name.rsplit("-seed", 1)[0].rsplit("-", 1)[-1]
         groups.setdefault((rec["experiment"], digest), {"runs": [], "failed": []})["failed"].append(rec)
     rows = []
-    for (name, _), g in sorted(groups.items()):
+    for (name, digest), g in sorted(groups.items()):
         runs = sorted(g["runs"], key=lambda m: m["seed"])
         ok = [m for m in runs if not m["diverged"]]
         dev = np.array([m["deviation"] for m in ok])
         rows.append(dict(
-            condition=name, n=len(ok),
+            condition=name, digest=digest, n=len(ok),
             deviation_mean=float(dev.mean()) if ok else None,
             deviation_median=float(np.median(dev)) if ok else None,
             std_across_seeds=float(dev.std(ddof=1)) if len(ok) > 1 else None,
@@ -122,8 +121,8 @@ def load_runs(directory) -> dict[str, dict[int, dict]]:
     runs: dict[str, dict[int, dict]] = {}
     digests: dict[str, str] = {}
     for path in sorted(Path(directory).glob("*.h5")):
-        with h5py.File(path, "r") as f:
-            if not f.attrs.get("complete", False) or bool(f["metrics"].attrs["diverged"]):
+        with open_result(path) as f:
+            if bool(f["metrics"].attrs["diverged"]):
                 continue
             name, digest = str(f.attrs["experiment"]), str(f.attrs["config_digest"])
             if digests.setdefault(name, digest) != digest:  # pairing by name must not mix two configs

@@ -9,7 +9,8 @@ modified code's settings.
 from __future__ import annotations
 
 from .report import collect
-from .sweep import run_sweep
+from .result import config_digest
+from .sweep import plan, run_sweep
 
 # experiment: (mean / median / within-run std, satisfactory / completed), MATLAB scripts
 TABLE1 = {
@@ -44,15 +45,26 @@ def _fmt(v, digits=3):
     return "-" if v is None else f"{v:.{digits}f}"
 
 
+def _rows_of_these_configs(rows, experiments, overrides) -> dict:
+    """{experiment: row} of the configs this call runs. The directory is shared across calls, so it may hold
+    other configs under the same names (``preset=robust``, other ``--set``): those rows are left out."""
+    wanted = {(run.config.name, config_digest(run.config)) for run in plan(experiments, [0], ".", overrides=overrides)}
+    return {r["condition"]: r for r in rows if (r["condition"], r["digest"]) in wanted}
+
+
 def reproduce(table: str, out_dir, *, seeds="0:11", workers=None, scheduler=None, overrides=(),
               progress=True) -> str:
-    """Run (what is missing of) a table's experiments and return it as markdown beside the published one."""
+    """Run (what is missing of) a table's experiments and return it as markdown beside the published one.
+
+    ``out_dir`` is reused across calls; the table shows only the runs of the configs asked for (with
+    ``overrides``), so faithful and ``preset=robust`` runs of one experiment stored together stay apart.
+    """
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}: choose one of {', '.join(TABLES)}")
     experiments = TABLES[table]
     run_sweep(experiments, seeds, out_dir, overrides=overrides, workers=workers, scheduler=scheduler,
               progress=progress)
-    rows = {r["condition"]: r for r in collect(out_dir)}
+    rows = _rows_of_these_configs(collect(out_dir), experiments, overrides)
     lines = []
     if table in ("table1", "table2"):
         lines += ["| experiment | ours: mean / median / within-run std | across-seed std | ours: satisfactory "

@@ -3,6 +3,7 @@
 File layout (schema 1)::
 
     /                 attrs: schema_version, complete, experiment, seed, config_toml, config_digest,
+                             target_files (JSON {path: sha256} of file target curves),
                              package_version, git_commit, python_version, numpy_version, numba_version,
                              h5py_version, created_utc
     /metrics          attrs: deviation, deviation_median, deviation_std, satisfactory, diverged,
@@ -23,42 +24,90 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .config import ConfigError, ExperimentConfig
+from .envs.targets import NAMED
 from .tomlio import dumps_toml, loads_toml
 
 SCHEMA_VERSION = 1
 
 
+def target_files(config: ExperimentConfig) -> dict[str, str]:
+    """``{path: sha256 of its content}`` of every target curve read from a file (``task.target`` and the
+    targets of ``switch_target``); empty when only built-in curves are used."""
+    paths = [config.task.target] + [m.target for m in config.manipulations if m.kind == "switch_target"]
+    hashes = {}
+    for path in paths:
+        if path in NAMED:
+            continue
+        try:
+            hashes[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError as exc:
+            raise ConfigError(f"target file {path!r} cannot be read ({exc.strerror}): its content is part of "
+                              "the config digest") from None
+    return hashes
+
+
 def config_digest(config: ExperimentConfig) -> str:
-    """A short stable hash of every config value (the name and description excluded)."""
+    """A short stable hash of every config value (the name and description excluded) and of the content
+    of target files, so a changed curve file is a new condition, not a reused result."""
     data = config.to_dict()
     data.pop("name"), data.pop("description")
+    files = target_files(config)
+    if files:  # only then: built-in-curve configs keep the digest their stored results are named by
+        data["target_files"] = files
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _git_commit() -> str:
-    here = Path(__file__).resolve().parent
+def commit_of_version(version: str) -> str | None:
+    """The commit named in a setuptools-scm version (``0.1.dev12+g1a2b3c4``; ``-dirty`` added when built
+    with uncommitted changes, ``.dYYYYMMDD``), or None: a tagged release names none."""
+    local = version.partition("+")[2].split(".")
+    commits = [part[1:] for part in local if re.fullmatch(r"g[0-9a-f]{4,40}", part)]
+    if not commits:
+        return None
+    return commits[0] + ("-dirty" if any(re.fullmatch(r"d\d{8}", part) for part in local) else "")
+
+
+def _git(package_dir: Path, *args) -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5)
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "-C", str(package_dir), *args], capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    if out.returncode != 0:
-        return "unknown (installed copy, not a git checkout)"
-    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _checkout_commit(package_dir: Path) -> str | None:
+    """HEAD (``-dirty`` with uncommitted changes) of the checkout the package is imported from, or None when
+    it is not imported from the top of a checkout where it is tracked, e.g. an installed copy in a venv,
+    which may well sit inside another project's repository."""
+    top = _git(package_dir, "rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != package_dir.parent or _git(
+            package_dir, "ls-files", "--error-unmatch", "__init__.py") is None:
+        return None
+    head = _git(package_dir, "rev-parse", "HEAD")
+    dirty = _git(package_dir, "status", "--porcelain", "--untracked-files=no")
+    return None if head is None else head + ("-dirty" if dirty else "")
+
+
+def _code_commit() -> str:
+    """The commit of the code this process runs: the checkout's HEAD, else the one its version names."""
+    from . import __version__
+
+    return (_checkout_commit(Path(__file__).resolve().parent) or commit_of_version(__version__)
+            or f"unknown (installed version {__version__} names no commit)")
 
 
 # Read when the package is imported, i.e. for the code this process has loaded, not later when a
 # run finishes (a commit made meanwhile would be recorded otherwise).
-_GIT_COMMIT = _git_commit()
+_GIT_COMMIT = _code_commit()
 
 
 def provenance() -> dict:
@@ -146,6 +195,7 @@ class Result:
                 f.attrs.update(schema_version=SCHEMA_VERSION, complete=False, experiment=self.config.name,
                                seed=self.seed, config_toml=dumps_toml(self.config.to_dict()),
                                config_digest=config_digest(self.config),
+                               target_files=json.dumps(target_files(self.config), sort_keys=True),
                                created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                                **self.provenance)
                 g = f.create_group("metrics")
@@ -163,15 +213,42 @@ class Result:
         return path
 
 
-def load_result(path) -> Result:
-    """Read a result file written by :meth:`Result.save`; refuses incomplete or foreign files."""
+@contextmanager
+def open_result(path):
+    """The HDF5 file of a complete result written by :meth:`Result.save`, open for reading.
+
+    Raises ``ConfigError`` with one line naming the file when it is missing, not HDF5, an HDF5 file
+    without a result's attributes, of another schema, or incomplete.
+    """
     import h5py
 
+    name = repr(str(path))
     path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"result file {name} does not exist")
+    if not path.is_file():
+        raise ConfigError(f"{name} is not a reservoir-motor result: not a file")
+    if not h5py.is_hdf5(path):
+        raise ConfigError(f"{name} is not a reservoir-motor result: not an HDF5 file")
     with h5py.File(path, "r") as f:
-        if f.attrs.get("schema_version") != SCHEMA_VERSION or not f.attrs.get("complete", False):
-            raise ConfigError(f"{path} is not a complete reservoir-motor result (schema {SCHEMA_VERSION})")
-        config = ExperimentConfig.from_dict(loads_toml(f.attrs["config_toml"]))
+        if not {"schema_version", "experiment", "config_toml"} <= set(f.attrs):
+            raise ConfigError(f"{name} is not a reservoir-motor result: an HDF5 file without a result's attributes "
+                              "(schema_version, experiment, config_toml)")
+        if f.attrs["schema_version"] != SCHEMA_VERSION:
+            raise ConfigError(f"{name} is a reservoir-motor result of schema {f.attrs['schema_version']}; this "
+                              f"version reads schema {SCHEMA_VERSION}")
+        if not f.attrs.get("complete", False):
+            raise ConfigError(f"{name} is not a complete reservoir-motor result (its run did not finish writing)")
+        yield f
+
+
+def load_result(path) -> Result:
+    """Read a result file written by :meth:`Result.save`; refuses incomplete or foreign files."""
+    with open_result(path) as f:
+        try:
+            config = ExperimentConfig.from_dict(loads_toml(f.attrs["config_toml"]))
+        except ConfigError as exc:  # e.g. its target curve file is no longer there
+            raise ConfigError(f"{str(path)!r}: the stored config is not valid here: {exc}") from None
         metrics = {}
         for key, value in f["metrics"].attrs.items():
             value = value.item() if isinstance(value, np.generic) else value
@@ -183,5 +260,7 @@ def load_result(path) -> Result:
         prov_keys = ("package_version", "git_commit", "python_version", "numpy_version", "numba_version",
                      "h5py_version", "created_utc")
         prov = {k: str(f.attrs[k]) for k in prov_keys if k in f.attrs}
+        if "target_files" in f.attrs:  # absent from files written before it was recorded
+            prov["target_files"] = json.loads(f.attrs["target_files"])
         return Result(config=config, seed=int(f.attrs["seed"]), metrics=metrics, traces=traces,
                       weights=weights, provenance=prov)

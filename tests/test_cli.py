@@ -5,7 +5,7 @@ import sys
 import pytest
 from conftest import SMALL
 
-from reservoir_motor import load_result
+from reservoir_motor import ConfigError, load_result
 from reservoir_motor.cli import main
 
 SETS = [arg for key in SMALL for arg in ("--set", key)]
@@ -91,3 +91,56 @@ def test_cli_animate_writes_a_gif_of_the_arm(tmp_path):
 
     with Image.open(tmp_path / "arm.gif") as im:
         assert im.n_frames == 12
+
+
+def test_describe_gives_the_first_line_or_nothing_for_a_file_without_description(tmp_path):
+    from reservoir_motor.experiments import describe
+
+    bare = tmp_path / "bare.toml"
+    bare.write_text("[network]\nn_neurons = 50\n")
+    assert describe(str(bare)) == ""
+    bare.write_text('description = """\n  first line\nsecond line"""\n')
+    assert describe(str(bare)) == "first line"
+
+
+def _not_a_result(tmp_path, kind):
+    """A file that is no reservoir-motor result: plain text, an HDF5 file of someone else, or none at all."""
+    import h5py
+
+    path = tmp_path / "data" / "other.h5"
+    path.parent.mkdir()
+    if kind == "text":
+        path.write_text("deviation = 0.1\n")
+    elif kind == "foreign-hdf5":
+        with h5py.File(path, "w") as f:
+            f.attrs["creator"] = "another program"
+            f.create_dataset("x", data=[1.0, 2.0])
+    return path
+
+
+@pytest.mark.parametrize("kind", ["text", "foreign-hdf5", "missing"])
+@pytest.mark.parametrize("command", ["plot", "animate", "report", "report-paired"])
+def test_cli_a_file_that_is_not_a_result_is_named_in_one_line(tmp_path, capsys, command, kind):
+    path = _not_a_result(tmp_path, kind)
+    if command.startswith("report"):
+        argv = ["report", str(path.parent)] + (["--paired", "a=b"] if command == "report-paired" else [])
+        if kind == "missing":  # an empty directory: there is no file to name, the directory is named
+            assert main(argv) != 0
+            assert capsys.readouterr().err.strip().endswith(f"{str(path.parent)!r} holds no result files")
+            return
+    else:
+        argv = [command, str(path), "--out", str(tmp_path / "fig.png" if command == "plot" else tmp_path / "a.gif")]
+    assert main(argv) != 0
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1, err
+    expected = "does not exist" if kind == "missing" else "is not a reservoir-motor result"
+    assert str(path) in err and expected in err, err
+    assert "signature" not in err and "Unable to" not in err  # not h5py's own words
+    assert not (tmp_path / "fig.png").exists() and not (tmp_path / "a.gif").exists()
+
+
+@pytest.mark.parametrize("kind", ["text", "foreign-hdf5", "missing"])
+def test_load_result_names_a_file_that_is_not_a_result(tmp_path, kind):
+    path = _not_a_result(tmp_path, kind)
+    with pytest.raises(ConfigError, match="does not exist" if kind == "missing" else "not a reservoir-motor result"):
+        load_result(path)

@@ -72,11 +72,23 @@ def test_targets_file_is_resampled_to_the_period(tmp_path):
         assert np.abs(f).max() <= 0.5 + 1e-12
 
 
+def test_targets_csv_with_one_header_line_reads_the_same_points(tmp_path):
+    square = np.array([[0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5], [0.5, -0.5]])
+    np.savetxt(tmp_path / "plain.csv", square, delimiter=",")
+    np.savetxt(tmp_path / "header.csv", square, delimiter=",", header="x,y", comments="")
+    assert (tmp_path / "header.csv").read_text().startswith("x,y\n")
+    np.testing.assert_array_equal(targets.read_curve_file(tmp_path / "header.csv"), square)
+    np.testing.assert_array_equal(targets.make_target(small("task1-force", f"task.target='{tmp_path / 'header.csv'}'")),
+                                  targets.make_target(small("task1-force", f"task.target='{tmp_path / 'plain.csv'}'")))
+
+
 @pytest.mark.parametrize("content,words", [
     ("1,2\n3,4\n", "at least 4"),
     ("1,2\n3,4\nnan,1\n5,6\n", "non-finite"),
     ("1,2,3\n4,5,6\n7,8,9\n1,1,1\n", "(x, y)"),
-    ("a,b\n", "cannot read"),
+    ("a,b\n", "has 0 points"),
+    ("x,y\nu,v\n1,2\n3,4\n5,6\n7,8\n", "one header line"),
+    ("x,y\n1,2\n3,4\n5,oops\n7,8\n", "cannot read"),
 ])
 def test_targets_bad_file_is_a_clear_config_error(tmp_path, content, words):
     path = tmp_path / "bad.csv"

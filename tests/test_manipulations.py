@@ -1,6 +1,10 @@
+from pathlib import Path
+
+import h5py
 import numpy as np
 import pytest
 from conftest import SMALL, small
+from scipy import stats
 
 from reservoir_motor import ConfigError, ExperimentConfig, load_experiment, simulate
 from reservoir_motor.tomlio import dumps_toml, loads_toml
@@ -113,6 +117,38 @@ def test_state_input_changes_the_dynamics_and_off_leaves_streams_alone():
     assert cfg.network.state_input is True
 
 
+def stored_deviations(directory, names=("rmhl-lesion", "task1-rmhl")):
+    """Per name, {seed: deviation} read straight from the result files."""
+    out = {name: {} for name in names}
+    for path in Path(directory).glob("*.h5"):
+        with h5py.File(path) as f:
+            if str(f.attrs["experiment"]) in out:
+                out[str(f.attrs["experiment"])][int(f.attrs["seed"])] = float(f["metrics"].attrs["deviation"])
+    return [out[name] for name in names]
+
+
+def test_report_paired_statistics_of_a_constructed_sample_are_the_known_ones():
+    from reservoir_motor.report import paired
+
+    control = np.array([0.5, 0.1, 0.9, 0.3, 0.7])
+    differences = np.array([3.0, 1.0, 5.0, 2.0, 4.0])  # mean 3, std sqrt(2.5), all of one sign
+    runs = {"cond": {s: {"deviation": c + d, "periods": np.zeros(3)} for s, (c, d) in
+                     enumerate(zip(control, differences, strict=True))},
+            "ctrl": {s: {"deviation": c, "periods": np.zeros(3)} for s, c in enumerate(control)}}
+    runs["cond"][9] = {"deviation": 100.0, "periods": np.zeros(3)}  # a seed without a partner is left out
+    res = paired(runs, "cond", "ctrl")
+    assert res["n"] == 5 and res["seeds"] == [0, 1, 2, 3, 4]
+    assert res["mean_difference"] == pytest.approx(3.0)
+    assert res["mean_control"] == pytest.approx(0.5) and res["mean_condition"] == pytest.approx(3.5)
+    half = stats.t.ppf(0.975, 4) * np.sqrt(2.5 / 5)
+    assert res["ci95"] == pytest.approx((3.0 - half, 3.0 + half))
+    assert res["t_test_p"] == pytest.approx(2 * stats.t.sf(3.0 / np.sqrt(2.5 / 5), 4))
+    assert res["wilcoxon_p"] == pytest.approx(2 / 2**5)  # exact: all 5 signs positive, two-sided
+    flipped = paired(runs, "ctrl", "cond")
+    assert flipped["mean_difference"] == pytest.approx(-3.0)
+    assert flipped["ci95"] == pytest.approx((-3.0 - half, -3.0 + half))
+
+
 def test_report_paired_comparison_of_a_lesion_against_its_control(tmp_path):
     from reservoir_motor.report import paired
     from reservoir_motor.sweep import run_sweep
@@ -123,9 +159,12 @@ def test_report_paired_comparison_of_a_lesion_against_its_control(tmp_path):
               progress=False)
     res = paired(tmp_path, "rmhl-lesion", "task1-rmhl")
     assert res["n"] == 4 and res["seeds"] == [0, 1, 2, 3]
-    assert res["mean_difference"] == pytest.approx(res["mean_condition"] - res["mean_control"])
-    lo, hi = res["ci95"]
-    assert lo <= res["mean_difference"] <= hi
+    # the numbers are those of the stored runs, seed against seed, condition minus control
+    lesioned, control = (np.array([dev[s] for s in range(4)]) for dev in stored_deviations(tmp_path))
+    assert res["mean_condition"] == pytest.approx(lesioned.mean())
+    assert res["mean_control"] == pytest.approx(control.mean())
+    assert res["mean_difference"] == pytest.approx((lesioned - control).mean())
+    assert res["ci95"] == pytest.approx(tuple(stats.ttest_rel(lesioned, control).confidence_interval(0.95)))
     # before the lesion (period 3) the paired runs are identical
     same = paired(tmp_path, "rmhl-lesion", "task1-rmhl", metric="period:3")
     assert same["mean_difference"] == 0.0 and same["ci95"] == (0.0, 0.0)

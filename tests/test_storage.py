@@ -1,10 +1,18 @@
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pytest
-from conftest import small
+from conftest import SMALL, small
 
-from reservoir_motor import ConfigError, load_result, simulate
-from reservoir_motor.result import SCHEMA_VERSION
+from reservoir_motor import ConfigError, experiment_names, load_experiment, load_result, simulate
+from reservoir_motor.result import SCHEMA_VERSION, config_digest
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +66,109 @@ def test_storage_diverged_run_round_trips_with_none_deviation(tmp_path):
     back = load_result(res.save(tmp_path))
     assert back.metrics["diverged"] and back.metrics["deviation"] is None
     assert back.metrics["diverged_step"] == res.metrics["diverged_step"]
+
+
+def _digest_without_target_files(config):
+    """The digest by the formula used before file contents entered it: the sorted JSON of the config,
+    name and description left out."""
+    data = config.to_dict()
+    del data["name"], data["description"]
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+
+@pytest.mark.parametrize("name", experiment_names())
+def test_digest_of_a_built_in_curve_config_is_the_one_existing_results_are_keyed_by(name):
+    for preset in ("faithful", "robust"):
+        config = load_experiment(name, [f"preset={preset}"])
+        assert config_digest(config) == _digest_without_target_files(config)
+
+
+def _square(path, size):
+    np.savetxt(path, size * np.array([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]]), delimiter=",")
+    return path
+
+
+@pytest.mark.parametrize("where", ["task", "switch_target"])
+def test_digest_follows_the_content_of_a_target_file_not_its_path(tmp_path, where):
+    curve = _square(tmp_path / "curve.csv", 0.5)
+    sets = ([f"task.target='{curve}'"] if where == "task" else
+            [f"manipulations=[{{kind='switch_target', start=2, target='{curve}'}}]"])
+    before = config_digest(small("task1-force", *sets))
+    assert config_digest(small("task1-force", *sets)) == before  # same content, same digest
+    _square(curve, 0.4)
+    assert config_digest(small("task1-force", *sets)) != before
+    # so a sweep plans a new file for the new curve instead of skipping the old curve's result
+    from reservoir_motor.sweep import plan
+
+    _square(curve, 0.5)
+    old = plan(["task1-force"], [0], tmp_path, overrides=SMALL + sets)[0].path
+    _square(curve, 0.4)
+    assert plan(["task1-force"], [0], tmp_path, overrides=SMALL + sets)[0].path != old
+
+
+def test_result_file_records_the_hash_of_its_target_file(tmp_path):
+    curve = _square(tmp_path / "curve.csv", 0.5)
+    res = simulate(small("task1-force", f"task.target='{curve}'"), 0)
+    back = load_result(res.save(tmp_path / "run.h5"))
+    assert back.provenance["target_files"] == {str(curve): hashlib.sha256(curve.read_bytes()).hexdigest()}
+
+
+def test_provenance_version_is_the_installed_package_metadata():
+    from importlib.metadata import version
+
+    import reservoir_motor
+    from reservoir_motor.result import provenance
+
+    assert reservoir_motor.__version__ == version("reservoir-motor")
+    assert provenance()["package_version"] == version("reservoir-motor")
+
+
+@pytest.mark.parametrize("version,commit", [
+    ("0.1.dev12+g1a2b3c4", "1a2b3c4"),
+    ("0.2.1.dev3+g89820f5.d20250101", "89820f5-dirty"),  # built from a checkout with uncommitted changes
+    ("0.1.1.dev94+unknown.g316ee763c.d20261202", "316ee763c-dirty"),  # a fallback's local label kept
+    ("0.2.0", None), ("0.2.0+d20250101", None),  # a tagged release: setuptools-scm writes no hash
+])
+def test_commit_is_read_from_a_setuptools_scm_version(version, commit):
+    from reservoir_motor.result import commit_of_version
+
+    assert commit_of_version(version) == commit
+
+
+def _git(where, *args):
+    return subprocess.run(["git", "-C", str(where), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_provenance_commit_is_not_that_of_a_repository_an_installed_copy_sits_in(tmp_path):
+    """A copy installed under another project's checkout (a venv inside a repository) must not record that
+    project's HEAD: the commit then comes from the installed version string."""
+    from importlib.metadata import version
+
+    import reservoir_motor
+    from reservoir_motor.result import commit_of_version
+
+    project = tmp_path / "project"
+    site = project / ".venv" / "site-packages"
+    shutil.copytree(Path(reservoir_motor.__file__).parent, site / "reservoir_motor",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    _git(tmp_path, "init", "-q", str(project))
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "another project")
+    code = "import json; from reservoir_motor.result import provenance; print(json.dumps(provenance()))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(site)}, check=True)
+    commit = json.loads(proc.stdout)["git_commit"]
+    assert _git(project, "rev-parse", "HEAD") not in commit
+    from_version = commit_of_version(version("reservoir-motor"))
+    assert commit == from_version if from_version else commit.startswith("unknown")
+
+
+def test_provenance_commit_of_a_checkout_is_its_head():
+    import reservoir_motor
+    from reservoir_motor.result import provenance
+
+    root = Path(reservoir_motor.__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.skip("the package is not imported from a git checkout")
+    assert provenance()["git_commit"].removesuffix("-dirty") == _git(root, "rev-parse", "HEAD")

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -9,12 +10,14 @@ import time
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 from conftest import SMALL
 
 from reservoir_motor import ConfigError
 from reservoir_motor.report import collect
 from reservoir_motor.sweep import parse_grid, parse_seeds, run_sweep
+from reservoir_motor.tomlio import loads_toml
 
 # Runs of about a second each, so a sweep can be killed in the middle.
 MEDIUM = ["network.n_neurons=200", "task.duration_ms=400", "schedule.n_train_trials=4",
@@ -164,12 +167,71 @@ def test_sweep_on_dask_survives_a_killed_worker_and_matches_local(tmp_path, dask
     assert deviations(remote) == deviations(local)
 
 
-def test_reproduce_prints_ours_beside_the_published_table(tmp_path):
-    from reservoir_motor.reproduce import reproduce
+def parse_table1(table: str) -> dict:
+    """{experiment: {"ours": (mean, median, within-run std), "across": std, "counts": (satisfactory, completed,
+    diverged), "published": text}} from the markdown that reproduce prints."""
+    rows = {}
+    for line in table.splitlines()[2:]:
+        name, ours, across, counts, published = (c.strip() for c in line.strip().strip("|").split("|"))
+        satisfactory, completed, diverged = re.fullmatch(r"(\d+)/(\d+) \((\d+)\)", counts).groups()
+        rows[name] = {"ours": tuple(float(v) for v in ours.split(" / ")), "across": float(across),
+                      "counts": (int(satisfactory), int(completed), int(diverged)), "published": published}
+    return rows
 
-    table = reproduce("table1", tmp_path, seeds="0:2", overrides=SMALL, workers=2, progress=False)
-    lines = table.splitlines()
-    assert len(lines) == 2 + 9
-    assert lines[2].startswith("| task1-force |") and "0.003 / 0.002 / 0.002, 11/11" in lines[2]
-    assert "2/2 (9 diverged)" in lines[-1]
-    assert len(list(tmp_path.glob("*.h5"))) == 18
+
+def numbers_from_files(directory, preset="faithful") -> dict:
+    """Per experiment, Table 1's numbers computed here from the result files of ``preset``: the means over
+    the seeds that did not diverge of each run's mean, median and std over its test window, the std across
+    seeds of the means, and the satisfactory / completed / diverged counts."""
+    metrics = {}
+    for path in sorted(Path(directory).glob("*.h5")):
+        with h5py.File(path) as f:
+            if loads_toml(f.attrs["config_toml"])["preset"] == preset:
+                metrics.setdefault(str(f.attrs["experiment"]), []).append(dict(f["metrics"].attrs))
+    out = {}
+    for name, runs in metrics.items():
+        ok = [m for m in runs if not m["diverged"]]
+        mean = np.array([m["deviation"] for m in ok])
+        out[name] = {"ours": (mean.mean(), np.mean([m["deviation_median"] for m in ok]),
+                              np.mean([m["deviation_std"] for m in ok])),
+                     "across": mean.std(ddof=1),
+                     "counts": (sum(bool(m["satisfactory"]) for m in runs), len(ok), len(runs) - len(ok))}
+    return out
+
+
+def assert_table_shows(rows: dict, expected: dict):
+    """Every printed row carries the numbers computed from the files, to the 3 printed decimals."""
+    assert rows.keys() == expected.keys()
+    for name, want in expected.items():
+        got = rows[name]
+        np.testing.assert_allclose(got["ours"], want["ours"], atol=5e-4 + 1e-12, err_msg=name)
+        assert got["across"] == pytest.approx(want["across"], abs=5e-4 + 1e-12), name
+        assert got["counts"] == want["counts"], name
+
+
+def test_reproduce_keeps_faithful_and_robust_runs_of_one_experiment_apart(tmp_path, monkeypatch):
+    from reservoir_motor import reproduce as R
+
+    monkeypatch.setitem(R.TABLES, "table1", ["task2-rmhl", "task2-supertrex"])
+    # different seed counts, so a row of the other preset shows even where the numbers agree at this size
+    faithful = R.reproduce("table1", tmp_path, seeds="0:3", overrides=SMALL, workers=2, progress=False)
+    robust = R.reproduce("table1", tmp_path, seeds="0:2", overrides=SMALL + ["preset=robust"], workers=2,
+                         progress=False)
+    assert len(list(tmp_path.glob("*.h5"))) == 10  # both kinds of run are stored side by side
+    assert_table_shows(parse_table1(robust), numbers_from_files(tmp_path, "robust"))
+    # asked again, the faithful table shows the faithful runs only, the robust ones next to them
+    again = R.reproduce("table1", tmp_path, seeds="0:3", overrides=SMALL, workers=2, progress=False)
+    assert again == faithful
+    assert_table_shows(parse_table1(again), numbers_from_files(tmp_path, "faithful"))
+
+
+def test_reproduce_prints_ours_beside_the_published_table(tmp_path):
+    from reservoir_motor.reproduce import TABLE1, reproduce
+
+    table = reproduce("table1", tmp_path, seeds="0:2", overrides=MEDIUM, workers=2, progress=False)
+    assert len(list(tmp_path.glob("*.h5"))) == 2 * len(TABLE1)
+    rows = parse_table1(table)
+    assert list(rows) == list(TABLE1)  # every experiment, in the table's order
+    assert_table_shows(rows, numbers_from_files(tmp_path))
+    for name, row in rows.items():  # each row beside its own published entry
+        assert row["published"] == ", ".join(TABLE1[name])

@@ -1,13 +1,14 @@
 """Target curves: one closed curve per period, sampled at every time step.
 
 ``task.target`` is a curve name (``butterfly``, ``circle``, ``lemniscate``, ``lissajous``) or the path
-of a file of sampled (x, y) points (``.csv`` with two columns, or ``.npy`` of shape (n, 2)). File points
-are taken as evenly spaced in time over one period and resampled to the period by periodic linear
-interpolation.
+of a file of sampled (x, y) points (``.csv`` with two columns and at most one header line, or ``.npy``
+of shape (n, 2)). File points are taken as evenly spaced in time over one period and resampled to the
+period by periodic linear interpolation.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -52,13 +53,37 @@ def lissajous(n_samples: int) -> np.ndarray:
 NAMED = {"butterfly": butterfly, "circle": circle, "lemniscate": lemniscate, "lissajous": lissajous}
 
 
+def _is_numeric_row(line: str) -> bool:
+    try:
+        [float(v) for v in line.split(",")]
+    except ValueError:
+        return False
+    return True
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    """Rows of ``x,y``; a first line that is not numbers (a header such as ``x,y``) is skipped."""
+    with path.open() as f:
+        header = not _is_numeric_row(f.readline())
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "no data": reported by the caller as 0 points
+            pts = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=int(header))
+    except ValueError as exc:
+        after = ", rows counted after the header line" if header else ""
+        raise ValueError(f"{str(exc).rstrip('.')}{after}; write one x,y pair per line, after at most one "
+                         "header line") from None
+    return pts.reshape(0, 2) if pts.size == 0 else pts
+
+
 def read_curve_file(path) -> np.ndarray:
-    """Read (x, y) points from ``.csv`` or ``.npy`` and check them; raises ``ValueError`` with the reason."""
+    """Read (x, y) points from ``.csv`` (one optional header line) or ``.npy`` and check them; raises
+    ``ValueError`` with the reason."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"file {str(path)!r} does not exist")
     try:
-        pts = np.load(path) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",", ndmin=2)
+        pts = np.load(path) if path.suffix == ".npy" else _read_csv(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
         raise ValueError(f"cannot read {str(path)!r} as {path.suffix or 'csv'} points ({exc})") from None
     pts = np.asarray(pts, dtype=float)
