@@ -12,14 +12,13 @@ from .config import ConfigError
 
 def _cmd_run(args) -> int:
     from .experiments import load_experiment
-    from .progress import ProgressBar
+    from .progress import RunProgress
     from .simulate import simulate
 
     config = load_experiment(args.experiment, args.set)
-    bar = None if args.quiet else ProgressBar(f"{config.name} seed {args.seed}")
+    bar = RunProgress(f"{config.name} seed {args.seed}", disable=args.quiet)
     result = simulate(config, args.seed, progress=bar)
-    if bar is not None:
-        bar.close()
+    bar.close()
     path = result.save(Path(args.out))
     m = result.metrics
     if args.json:

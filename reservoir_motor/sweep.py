@@ -12,14 +12,13 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import sys
-import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import ConfigError, ExperimentConfig
 from .experiments import load_experiment
+from .progress import SweepProgress
 from .result import config_digest
 
 # One BLAS/numba thread per worker process: the runs, not the threads, fill the cores.
@@ -156,7 +155,7 @@ def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=Non
                 for r in runs if r.path.exists()}
     statuses.update({str(r.path): {"path": str(r.path), "status": "failed", "skipped": True}
                      for r in runs if not r.path.exists() and r.failed_path.exists() and not retry_failed})
-    bar = _SweepProgress(len(runs), len(runs) - len(todo), sys.stderr if progress else None)
+    bar = SweepProgress(len(runs), len(runs) - len(todo), disable=not progress)
     jobs = [(r.config.to_dict(), r.seed, str(r.path)) for r in todo]
     results = _run_dask(jobs, scheduler, bar) if scheduler else _run_local(jobs, workers, bar)
     for res in results:
@@ -199,36 +198,3 @@ def _run_dask(jobs, scheduler, bar):
             bar.update(res["status"])
             out.append(res)
     return out
-
-
-class _SweepProgress:
-    """done / failed / remaining and an ETA, one line per finished run (or redrawn on a terminal)."""
-
-    def __init__(self, total, already, stream):
-        self.total, self.done, self.failed, self.new = total, already, 0, 0
-        self.stream, self.t0 = stream, time.perf_counter()
-        self.tty = stream is not None and hasattr(stream, "isatty") and stream.isatty()
-        self._write(f"sweep: {total} runs, {already} already done, {total - already} to run")
-
-    def update(self, status):
-        self.new += 1
-        if status == "failed":
-            self.failed += 1
-        else:
-            self.done += 1
-        elapsed = time.perf_counter() - self.t0
-        remaining = self.total - self.done - self.failed
-        eta = elapsed / self.new * remaining
-        self._write(f"sweep: {self.done} done, {self.failed} failed, {remaining} remaining, "
-                    f"elapsed {elapsed:.0f} s, eta {eta:.0f} s", redraw=True)
-
-    def _write(self, line, redraw=False):
-        if self.stream is None:
-            return
-        self.stream.write(("\r" + line + " " * 8) if (self.tty and redraw) else line + "\n")
-        self.stream.flush()
-
-    def close(self):
-        if self.stream is not None and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()

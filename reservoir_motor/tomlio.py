@@ -1,40 +1,33 @@
-"""Reading and writing the small TOML subset of experiment files (scalars, strings, lists, one level of tables)."""
+"""Reading (tomllib) and writing (tomli-w) the TOML of experiment files and of the configs stored in results.
+
+Result files written before tomli-w hold TOML from a hand-written writer; it is plain TOML, so tomllib
+reads those files as it reads new ones.
+"""
 
 from __future__ import annotations
 
-import json
 import tomllib
 
-
-def _value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)  # a JSON string is a valid TOML basic string
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {v!r} as TOML")
+import tomli_w
 
 
-def _is_table_array(v) -> bool:
-    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+def _is_table_array(value) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(x, dict) for x in value)
 
 
 def dumps_toml(data: dict) -> str:
-    """Top-level keys first, then one ``[table]`` per nested dict, then ``[[arrays]]`` of tables."""
-    lines = [f"{k} = {_value(v)}" for k, v in data.items()
-             if not isinstance(v, dict) and not _is_table_array(v) and v != []]
-    for name, table in data.items():
-        if isinstance(table, dict):
-            lines += ["", f"[{name}]"] + [f"{k} = {_value(v)}" for k, v in table.items()]
-    for name, tables in data.items():
-        if _is_table_array(tables):
-            for table in tables:
-                lines += ["", f"[[{name}]]"] + [f"{k} = {_value(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
+    """``data`` as TOML: top-level keys, one ``[table]`` per dict, then one ``[[key]]`` block per table of a list.
+
+    tomli-w would write short lists of tables inline; the blocks read like the ``[[manipulations]]`` of
+    the experiment files. The tables of such lists must be flat (the manipulations are).
+    """
+    arrays = {k: v for k, v in data.items() if _is_table_array(v)}
+    text = tomli_w.dumps({k: v for k, v in data.items() if k not in arrays})
+    for key, tables in arrays.items():
+        text += "".join(f"\n[[{key}]]\n" + tomli_w.dumps(table) for table in tables)
+    return text
 
 
 def loads_toml(text: str) -> dict:
+    """Parse TOML text; a syntax error is a ``tomllib.TOMLDecodeError`` (a ``ValueError``)."""
     return tomllib.loads(text)
