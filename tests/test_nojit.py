@@ -21,6 +21,7 @@ from reservoir_motor import load_experiment, simulate
 
 SEED = 1
 COVERAGE_FLOOR = 95.0
+KERNEL = "_kernel.py"  # the source file of the compiled loop, whose lines are counted
 RUNNER = Path(__file__).with_name("nojit_runner.py")
 CASES = {**matrix_cases(), **FEATURE_CASES,
          **{case: (name, overrides) for case, (name, overrides, _) in KNOWN_DISAGREEMENTS.items()}}
@@ -38,7 +39,7 @@ def interpreted(tmp_path_factory):
     cases_json.write_text(json.dumps([[case, CASES[case][0], overrides_of(case), SEED] for case in CASES]))
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
     coverage = [sys.executable, "-m", "coverage"]
-    run = subprocess.run(coverage + ["run", f"--data-file={data}", "--include=*/_kernel.py", str(RUNNER),
+    run = subprocess.run(coverage + ["run", f"--data-file={data}", f"--include=*/{KERNEL}", str(RUNNER),
                                      str(cases_json), str(out)], env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr
     subprocess.run(coverage + ["json", f"--data-file={data}", "-o", str(report)], check=True, capture_output=True)
@@ -61,7 +62,7 @@ def test_nojit_interpreted_kernel_matches_compiled(case, interpreted):
 
 def test_nojit_cases_execute_the_kernel_lines(interpreted):
     _, report = interpreted
-    (path, kernel), = ((p, f) for p, f in report["files"].items() if p.endswith("_kernel.py"))
+    (path, kernel), = ((p, f) for p, f in report["files"].items() if p.endswith(KERNEL))
     covered = kernel["summary"]["percent_covered"]
     assert covered >= COVERAGE_FLOOR, (f"the cases execute {covered:.1f} % of {path} (floor {COVERAGE_FLOOR} %); "
                                        f"lines never run: {kernel['missing_lines']}")
