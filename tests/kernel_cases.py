@@ -44,6 +44,8 @@ MANIPULATIONS = {
     "block_transfer": (manipulations('kind="block_transfer", start=2, stop=14, unit="ms"'),),
     "switch_target": (manipulations('kind="switch_target", start=2, target="circle"'),),
 }
+# On Task 1 robust runs the stall check (inert under the open gate) and nothing else; the arm shows its
+# other changes: joint normalisation, the moving transfer and the movement cost.
 PRESETS = ("faithful", "robust")
 RULE_TASKS = {  # FORCE needs the target output, so it has no arm task
     "force-task1": ("task1-force", ()),
