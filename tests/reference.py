@@ -1,45 +1,89 @@
 """A plain numpy reference of one run, in the paper's matrix form: the oracle for the compiled loop.
 
-Written from the specification (``paper_spec.md`` sections 2-6), not from ``reservoir_motor._kernel``.
-It is slow on purpose: one Python iteration per time step, dense matrices, every update written as the
-equation it implements. The tests run it and the compiled package on small networks with the same
-random streams and compare the trajectories step by step.
+Written from the specification (``paper_spec.md`` sections 2-7, ``lesions.md``) and the field
+documentation of ``reservoir_motor.config``, not from ``reservoir_motor._kernel``. It is slow on
+purpose: one Python iteration per time step, dense matrices, every update written as the equation it
+implements. The tests run it and the compiled package on small networks with the same random streams
+and compare the trajectories step by step. Only the network (J, Q, x(0)) and the random streams are
+taken from the package.
 
 Symbols (spec sections 2-5)
 ---------------------------
 x, r            reservoir state and rates, r = tanh(x) (+ U(-alpha, alpha) noise while training)
-J, Q            recurrent and output-feedback weights
+J, Q, Q_s       recurrent, output-feedback and state-input weights
 W_exp, W_mst    exploratory (reward-modulated) and mastery (RLS) readouts, n_out x N
 P               inverse correlation matrix of r, P(0) = I / gamma
 z_exp, z_mst, z exploratory, mastery and total output; fb the feedback of the next step
 zbar, ebar, m   output filter, fast error filter, slow error filter (distance = sqrt(m))
+zbar_move       filter of the total output, the zbar of the movement cost (task.cost_signal = 'movement')
 beta            exploration amplitude Psi(ebar), used at the next step
 
 Conventions (0-based step s, ``n_train`` training steps, then the test)
 ----------------------------------------------------------------------
-* s = 0: zero feedback; the filters start at zbar = z_exp, ebar = e, m = e; nothing is learned.
+* s = 0: zero feedback; the filters start at zbar = z_exp, zbar_move = z, ebar = e, m = e; nothing is
+  learned.
 * Each training step draws the reservoir noise (N uniforms, if alpha > 0) and then, for RMHL and
-  SUPERTREX, the exploration noise (n_out uniforms). The test phase draws nothing.
+  SUPERTREX, the exploration noise (n_out uniforms), also while the exploratory pathway is lesioned, so
+  that a manipulated run and its control stay paired (lesions.md). The test phase draws nothing.
 * Learning happens on training steps s >= 1; RLS on those with (s + 1) % rls_every == 0.
 * Test: weights frozen, no noise. SUPERTREX drops its exploratory pathway (z_exp = 0) but keeps
   filtering zbar; RMHL keeps z_exp = W_exp r and freezes zbar. Feedback of the next step is the target
   ('target'), the training output of ``replay_lag_trials`` periods earlier ('replay'; the last ``lag``
   training steps repeat when the test is longer than the lag), or the own output ('autonomous').
+* Manipulations act on the steps [start, stop) of their window. Exploration gain multiplies Psi where
+  Psi is evaluated, so the amplitude drawn at step s is the gain of step s - 1 times Psi(ebar(s - 1)).
+  The state input s(t) of step s is the phase (cos, sin) of the butterfly's theta grid at s mod period,
+  the same sample as that step's target.
+* Adaptive threshold: at the first step of every training period after the first, the plain mean of
+  the error over the period just ended is compared with the best earlier period's mean. If it is not
+  lower, learning has stalled and, for this period, the threshold is max(theta, factor x best).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
 from reservoir_motor.network import make_network, make_streams
 
+HAND_DIMENSIONS = 2  # a plane: an arm with more joints than this is redundant
+
+
+def _theta(n_samples: int) -> np.ndarray:
+    """The scripts' grid: 0 to 2 pi inclusive, so the first and last samples coincide (spec 6.1)."""
+    return np.linspace(0.0, 2.0 * np.pi, n_samples)
+
 
 def butterfly(n_samples: int, scale: float) -> np.ndarray:
-    """The Task 1 target (spec 6.1): theta evenly spaced on [0, 2 pi] inclusive, ``(n_samples, 2)``."""
-    theta = np.linspace(0.0, 2.0 * np.pi, n_samples)
+    """The Task 1 target (spec 6.1), ``(n_samples, 2)``."""
+    theta = _theta(n_samples)
     rho = (9 - np.sin(theta) + 2 * np.sin(3 * theta) + 2 * np.sin(5 * theta) - np.sin(7 * theta)
            + 3 * np.cos(2 * theta) - 2 * np.cos(4 * theta))
     return np.column_stack([rho * np.cos(theta), rho * np.sin(theta)]) / scale
+
+
+def target_curve(name: str, n_samples: int, scale: float) -> np.ndarray:
+    """One period of ``task.target``: a named curve or a file of points evenly spaced in time.
+
+    Circle of radius 0.6; Bernoulli's lemniscate of half-width 0.9; the 3:2 Lissajous curve with
+    amplitudes 0.8 and 0.6 starting at its right-most point. A file's points are resampled by periodic
+    linear interpolation, the period's first and last samples both at the file's first point.
+    """
+    theta = _theta(n_samples)
+    if name == "butterfly":
+        return butterfly(n_samples, scale)
+    if name == "circle":
+        return 0.6 * np.column_stack([np.cos(theta), np.sin(theta)])
+    if name == "lemniscate":
+        return 0.9 * np.column_stack([np.cos(theta), np.sin(theta) * np.cos(theta)]) / (1 + np.sin(theta) ** 2)[:, None]
+    if name == "lissajous":
+        return np.column_stack([0.8 * np.cos(3 * theta), 0.6 * np.sin(2 * theta)])
+    path = Path(name)
+    points = np.load(path) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",", ndmin=2)
+    phase = np.linspace(0.0, 1.0, n_samples)
+    known = np.arange(len(points)) / len(points)
+    return np.column_stack([np.interp(phase, known, points[:, i], period=1.0) for i in range(2)])
 
 
 def arm_hand(z: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -56,17 +100,75 @@ def phi_reward(u: float, gain: float, exponent: float, odd: bool) -> float:
 
 
 def rls_step(P: np.ndarray, W: np.ndarray, r: np.ndarray, error: np.ndarray, gate: float = 1.0,
-             rate: float = 1.0) -> tuple[np.ndarray, float]:
-    """One (gated) RLS step, in place: k = P r, c = 1/(1 + r.k), P -= g c k k^T, W -= rate g c error k^T.
+             rate: float = 1.0) -> np.ndarray:
+    """One (gated) RLS step, in place: k = P r, c = 1/(1 + r.k), P -= g c k k^T, W += dW with
+    dW = -rate g c error k^T. Returns dW.
 
     FORCE is ``error = z - f`` with ``gate = rate = 1``. The SUPERTREX transfer is ``error = -s`` (the
-    supervisor), ``gate = g`` and ``rate = kappa``. Returns ``(k, c)``.
+    supervisor), ``gate = g`` and ``rate = kappa``.
     """
     k = P @ r
     c = 1.0 / (1.0 + r @ k)
     P -= gate * c * np.outer(k, k)
-    W -= rate * gate * c * np.outer(error, k)
-    return k, c
+    dW = -rate * gate * c * np.outer(error, k)
+    W += dW
+    return dW
+
+
+class Manipulations:
+    """The schedule of lesions.md: which manipulations act at a step, and the target curve of that step."""
+
+    def __init__(self, config):
+        self.period, self.dt, self.n_steps = config.n_period_steps, config.network.dt_ms, config.n_steps
+        self.windows = [(m, *self._window(m)) for m in config.manipulations]
+
+    def _window(self, m) -> tuple[int, int]:
+        """[start, stop) in steps; a negative stop is the end of the run."""
+        per_unit = self.period if m.unit == "periods" else 1.0 / self.dt
+        stop = self.n_steps if m.stop < 0 else round(m.stop * per_unit)
+        return round(m.start * per_unit), stop
+
+    def at(self, s: int) -> dict:
+        """Healthy values, changed by every manipulation whose window holds step s."""
+        now = dict(dopamine=1.0, exploration_gain=1.0, reward_bias=0.0, lesion_exploratory=False,
+                   block_transfer=False, switch_target=None)
+        for m, start, stop in self.windows:
+            if start <= s < stop:
+                if m.kind in ("lesion_exploratory", "block_transfer"):
+                    now[m.kind] = True
+                elif m.kind == "switch_target":
+                    now[m.kind] = m.target
+                else:
+                    now[m.kind] = m.value
+        return now
+
+
+class StallDetector:
+    """The adaptive transfer threshold (``rule.adaptive_threshold``): relaxed after a stalled period."""
+
+    def __init__(self, period: int, threshold: float, factor: float):
+        self.period, self.threshold, self.factor = period, threshold, factor
+        self.best, self.stalled = np.inf, False
+
+    def threshold_at(self, s: int, errors: np.ndarray) -> float:
+        """The threshold of training step s, ``errors`` holding every error up to s - 1 (at least)."""
+        if not self.factor:
+            return self.threshold
+        if s > 0 and s % self.period == 0:
+            mean = errors[s - self.period:s].mean()
+            self.stalled = not mean < self.best
+            self.best = min(self.best, mean)
+        return max(self.threshold, self.factor * self.best) if self.stalled else self.threshold
+
+
+def state_input(config, streams) -> tuple[np.ndarray, np.ndarray]:
+    """Q_s (N x 2, U(-a, a) like Q) and the circle signal s(t) per step of a period (spec 7.1); zeros when off."""
+    net, period = config.network, config.n_period_steps
+    if not net.state_input:
+        return np.zeros((net.n_neurons, 2)), np.zeros((period, 2))
+    Q_s = streams["state_input"].uniform(-net.feedback_amplitude, net.feedback_amplitude, (net.n_neurons, 2))
+    theta = _theta(period)
+    return Q_s, np.column_stack([np.cos(theta), np.sin(theta)])
 
 
 def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool = False) -> dict:
@@ -86,25 +188,35 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
     -------
     dict
         ``z``, ``z_exp``, ``hand``, ``target`` (n_steps x n_out or x 2), ``error``, ``distance``, ``gate``
-        (the gate of the latest RLS step; 1 for FORCE), ``norm_exp``, ``norm_mst`` (Frobenius norms after
-        the step), ``ebar`` and ``beta`` (after the step), all per step; ``W_exp``, ``W_mst``, ``P`` at the end;
-        ``n_steps`` (the steps kept) and ``diverged_step``: the first step whose output left
-        [-divergence_bound, divergence_bound] or was not finite (that step is not kept), or -1.
+        (the gate of the latest RLS step; 1 for FORCE), ``threshold`` (the transfer threshold of the
+        step), ``norm_exp``, ``norm_mst`` (Frobenius norms after the step), ``ebar`` and ``beta`` (after
+        the step), all per step; ``W_exp``, ``W_mst``, ``P`` at the end; ``n_steps`` (the steps kept) and
+        ``diverged_step``: the first step whose output left [-divergence_bound, divergence_bound] or was
+        not finite (that step is not kept), or -1.
     """
     net_cfg, task, rule, sched = config.network, config.task, config.rule, config.schedule
     n, n_out = net_cfg.n_neurons, task.n_outputs
     period, n_train = config.n_period_steps, config.n_train_steps
     n_steps = config.n_steps if n_steps is None else min(n_steps, config.n_steps)
-    lag = sched.replay_lag_trials * period
+    lag = min(sched.replay_lag_trials, sched.n_train_trials) * period
     name = rule.name
-    explores = name in ("rmhl", "supertrex")
+    explores, masters = name in ("rmhl", "supertrex"), name in ("force", "supertrex")
+    eta = rule.learning_rate * (HAND_DIMENSIONS / n_out if rule.exploratory_normalisation == "joints" else 1.0)
+    moves = name == "supertrex" and (rule.transfer == "move" or
+                                     (rule.transfer == "move_if_redundant" and n_out > HAND_DIMENSIONS))
 
     streams = make_streams(seed)
     net = make_network(config, streams)
     noise_rng, explore_rng = streams["reservoir_noise"], streams["exploration"]
     J = net.J if sparse else net.J.toarray()
     Q = net.Q
-    target = butterfly(period, task.target_scale)
+    Q_s, phase_signal = state_input(config, streams)
+    schedule = Manipulations(config)
+    curves = {task.target: target_curve(task.target, period, task.target_scale)}
+    for m in config.manipulations:
+        if m.kind == "switch_target":
+            curves[m.target] = target_curve(m.target, period, task.target_scale)
+    stall = StallDetector(period, rule.transfer_threshold, rule.adaptive_threshold)
     lengths = np.asarray(task.arm_lengths, dtype=float)
     costs = np.asarray(task.costs, dtype=float) if task.costs else np.zeros(n_out)
     dt_tau, alpha = net_cfg.dt_ms / net_cfg.tau_ms, net_cfg.noise_amplitude
@@ -119,70 +231,81 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
     P = np.eye(n) / net_cfg.rls_regularisation
     beta = rule.initial_exploration
     zbar = np.zeros(n_out)
+    zbar_move = np.zeros(n_out)
     ebar = m = gate = 0.0
     diverged_step = -1
 
     out = dict(z=np.zeros((n_steps, n_out)), z_exp=np.zeros((n_steps, n_out)), hand=np.zeros((n_steps, 2)),
                target=np.zeros((n_steps, 2)), error=np.zeros(n_steps), distance=np.zeros(n_steps),
-               gate=np.zeros(n_steps), norm_exp=np.zeros(n_steps), norm_mst=np.zeros(n_steps),
-               ebar=np.zeros(n_steps), beta=np.zeros(n_steps))
+               gate=np.zeros(n_steps), threshold=np.zeros(n_steps), norm_exp=np.zeros(n_steps),
+               norm_mst=np.zeros(n_steps), ebar=np.zeros(n_steps), beta=np.zeros(n_steps))
 
     for s in range(n_steps):
         training = s < n_train
-        f = target[s % period]
+        now = schedule.at(s)
+        f = curves[now["switch_target"] or task.target][s % period]
 
-        # 1-2. Reservoir: Euler step driven by the previous rates and the feedback, then the rates.
-        x = x + dt_tau * (J @ r + Q @ fb - x)
+        # 1-2. Reservoir: Euler step driven by the previous rates and feedback and this step's phase.
+        x = x + dt_tau * (J @ r + Q @ fb + Q_s @ phase_signal[s % period] - x)
         r = np.tanh(x)
         if training and alpha > 0:
             r = r + noise_rng.uniform(-alpha, alpha, n)
 
-        # 3. Readouts.
-        z_mst = W_mst @ r
-        if explores and training:
-            z_exp = W_exp @ r + explore_rng.uniform(-beta, beta, n_out)
-        elif name == "rmhl":
-            z_exp = W_exp @ r
-        else:  # FORCE has no exploratory pathway; SUPERTREX removes it in the test
+        # 3. Readouts. FORCE has no exploratory pathway, SUPERTREX removes it in the test, a lesion
+        #    removes it with its noise (which is still drawn).
+        z_mst = W_mst @ r if masters else np.zeros(n_out)
+        xi = explore_rng.uniform(-beta, beta, n_out) if explores and training else np.zeros(n_out)
+        if explores and not now["lesion_exploratory"] and (training or name == "rmhl"):
+            z_exp = W_exp @ r + xi
+        else:
             z_exp = np.zeros(n_out)
         z = z_exp + z_mst
         if not np.all(np.abs(z) <= bound):  # diverged (or not finite): stop; this step is not kept
             diverged_step = s
             break
 
-        # Output filter of the exploratory output (RMHL: training only).
+        # Output filters: of the exploratory output (RMHL: training only), and of the total output.
         if s == 0:
-            zbar = z_exp.copy()
-        elif training or name == "supertrex":
-            zbar = (1 - a_z) * zbar + a_z * z_exp
+            zbar, zbar_move = z_exp.copy(), z.copy()
+        else:
+            if training or name == "supertrex":
+                zbar = (1 - a_z) * zbar + a_z * z_exp
+            zbar_move = (1 - a_z) * zbar_move + a_z * z
 
         # 4. Hand, error (squared distance + movement cost), slow error filter.
         hand = z[:2].copy() if task.effector == "identity" else arm_hand(z, lengths)
-        e = np.sum((hand - f) ** 2) + np.sum(costs * np.abs(z - zbar))
+        cost_zbar = zbar_move if task.cost_signal == "movement" else zbar
+        e = np.sum((hand - f) ** 2) + np.sum(costs * np.abs(z - cost_zbar))
         m = e if s == 0 else (1 - a_m) * m + a_m * e
+        out["error"][s] = e
 
         # 5. Learning.
+        threshold = stall.threshold_at(s, out["error"]) if training else rule.transfer_threshold
         if s == 0:
             ebar = e
         elif training:
             ebar = (1 - a_e) * ebar + a_e * e
             e_hat = e - ebar
             if explores:
-                dopamine = phi_reward(e_hat, rule.phi_gain, rule.phi_exponent, rule.phi == "odd")
-                W_exp = W_exp + rule.learning_rate * dopamine * np.outer(z_exp - zbar, r)
-                beta = rule.psi_prefactor * (10 * ebar) ** rule.psi_exponent
+                if not now["lesion_exploratory"]:
+                    reward = phi_reward(e_hat + now["reward_bias"], rule.phi_gain, rule.phi_exponent,
+                                        rule.phi == "odd")
+                    W_exp = W_exp + now["dopamine"] * eta * reward * np.outer(z_exp - zbar, r)
+                beta = now["exploration_gain"] * rule.psi_prefactor * (10 * ebar) ** rule.psi_exponent
             if (s + 1) % rule.rls_every == 0:
                 if name == "force":
                     gate = 1.0
                     rls_step(P, W_mst, r, z - f)
                 elif name == "supertrex":
-                    gate = 0.5 - 0.5 * np.tanh(rule.gate_steepness * (abs(ebar) - rule.transfer_threshold))
-                    if gate > 0:
-                        supervisor = zbar if rule.supervisor == "filtered" else z_exp
-                        rls_step(P, W_mst, r, -supervisor, gate=gate, rate=rule.kappa)
+                    gate = 0.0 if now["block_transfer"] else (
+                        0.5 - 0.5 * np.tanh(rule.gate_steepness * (abs(ebar) - threshold)))
+                    supervisor = zbar if rule.supervisor == "filtered" else z_exp
+                    dW = rls_step(P, W_mst, r, -supervisor, gate=gate, rate=rule.kappa)
+                    if moves:  # what the mastery pathway absorbs leaves the exploratory one
+                        W_exp = W_exp - dW
 
         out["z"][s], out["z_exp"][s], out["hand"][s], out["target"][s] = z, z_exp, hand, f
-        out["error"][s], out["distance"][s], out["gate"][s] = e, np.sqrt(m), gate
+        out["distance"][s], out["gate"][s], out["threshold"][s] = np.sqrt(m), gate, threshold
         out["norm_exp"][s], out["norm_mst"][s] = np.linalg.norm(W_exp), np.linalg.norm(W_mst)
         out["ebar"][s], out["beta"][s] = ebar, beta
 

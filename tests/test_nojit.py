@@ -1,43 +1,68 @@
-"""The kernel run as plain Python (NUMBA_DISABLE_JIT=1) gives the compiled numbers: every kernel line is
-exercised by the interpreter, and the compiled code is checked against its own source."""
+"""The compiled loop run as plain Python (NUMBA_DISABLE_JIT=1), under coverage, gives the compiled numbers.
+
+One subprocess runs every case of ``kernel_cases.py`` (the reference tests' matrix and feature cases, at
+``INTERPRETED_SIZE``) through ``simulate`` with the JIT off, so the interpreter executes the loop's source
+line by line while ``coverage`` records which lines ran. Each case must then give the compiled loop's
+numbers, and the cases together must execute at least ``COVERAGE_FLOOR`` per cent of ``_kernel.py``'s
+lines: a branch no case reaches is a branch that neither this test nor the reference tests check.
+"""
 
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from kernel_cases import FEATURE_CASES, INTERPRETED_SIZE, KNOWN_DISAGREEMENTS, matrix_cases
 
 from reservoir_motor import load_experiment, simulate
 
-TINY = ["network.n_neurons=24", "task.duration_ms=4", "schedule.n_train_trials=3", "schedule.n_test_trials=1",
-        "schedule.replay_lag_trials=1", "recording.record_every=1", "rule.transfer_threshold=5.0"]
-CASES = [
-    ("task1-force", []),
-    ("task1-rmhl", ["rule.phi='odd'"]),
-    ("task1-supertrex", []),
-    ("task1-supertrex", ["task.effector='arm'", "task.arm_lengths=[1.8, 1.2, 0.6]", "task.costs=[0.1, 0.05, 0.0]",
-                         "schedule.test_feedback='replay'", "rule.supervisor='filtered'"]),
-    ("task1-rmhl", ["schedule.test_feedback='autonomous'"]),
-]
-
-SCRIPT = """
-import json, sys
-from reservoir_motor import load_experiment, simulate
-res = simulate(load_experiment(sys.argv[1], json.loads(sys.argv[2])), 1)
-print(json.dumps({k: v.tolist() for k, v in res.traces.items()}))
-"""
+SEED = 1
+COVERAGE_FLOOR = 95.0
+KERNEL = "_kernel.py"  # the source file of the compiled loop, whose lines are counted
+RUNNER = Path(__file__).with_name("nojit_runner.py")
+CASES = {**matrix_cases(), **FEATURE_CASES,
+         **{case: (name, overrides) for case, (name, overrides, _) in KNOWN_DISAGREEMENTS.items()}}
 
 
-@pytest.mark.parametrize("name,extra", CASES)
-def test_nojit_interpreted_kernel_matches_compiled(name, extra):
-    overrides = TINY + extra
+def overrides_of(case):
+    return list(INTERPRETED_SIZE) + list(CASES[case][1])
+
+
+@pytest.fixture(scope="module")
+def interpreted(tmp_path_factory):
+    """Run every case interpreted under coverage; return the saved arrays and the coverage JSON report."""
+    work = tmp_path_factory.mktemp("nojit")
+    cases_json, out, data, report = work / "cases.json", work / "runs.npz", work / ".coverage", work / "coverage.json"
+    cases_json.write_text(json.dumps([[case, CASES[case][0], overrides_of(case), SEED] for case in CASES]))
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, name, json.dumps(overrides)], env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    interpreted = json.loads(proc.stdout)
-    compiled = simulate(load_experiment(name, overrides), 1).traces
-    for key, arr in compiled.items():
-        np.testing.assert_allclose(np.asarray(interpreted[key]), arr, rtol=1e-9, atol=1e-12, err_msg=key)
+    coverage = [sys.executable, "-m", "coverage"]
+    run = subprocess.run(coverage + ["run", f"--data-file={data}", f"--include=*/{KERNEL}", str(RUNNER),
+                                     str(cases_json), str(out)], env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr
+    subprocess.run(coverage + ["json", f"--data-file={data}", "-o", str(report)], check=True, capture_output=True)
+    with np.load(out) as arrays:
+        runs = {key: arrays[key] for key in arrays.files}
+    return runs, json.loads(report.read_text())
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_nojit_interpreted_kernel_matches_compiled(case, interpreted):
+    runs, _ = interpreted
+    compiled = simulate(load_experiment(CASES[case][0], overrides_of(case)), SEED)
+    assert int(runs[f"{case}/diverged_step"]) == compiled.metrics["diverged_step"]
+    assert compiled.diverged == case.startswith("diverges")
+    for group in ("traces", "weights"):
+        for key, value in getattr(compiled, group).items():
+            np.testing.assert_allclose(runs[f"{case}/{group}/{key}"], value, rtol=1e-9, atol=1e-12,
+                                       err_msg=f"{group}/{key}")
+
+
+def test_nojit_cases_execute_the_kernel_lines(interpreted):
+    _, report = interpreted
+    (path, kernel), = ((p, f) for p, f in report["files"].items() if p.endswith(KERNEL))
+    covered = kernel["summary"]["percent_covered"]
+    assert covered >= COVERAGE_FLOOR, (f"the cases execute {covered:.1f} % of {path} (floor {COVERAGE_FLOOR} %); "
+                                       f"lines never run: {kernel['missing_lines']}")
