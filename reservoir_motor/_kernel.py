@@ -63,7 +63,7 @@ Params = namedtuple("Params", [
     # what the rule does, resolved before the loop (``kinds.RULES``)
     "has_exploratory", "has_mastery", "exploratory_in_test", "filters_in_test", "gated_transfer", "teacher",
     "effector", "test_feedback",
-    "n_train_steps", "n_period_steps", "replay_lag", "rls_every", "record_every",
+    "n_train_steps", "n_period_steps", "replay_lag", "rls_every", "record_every", "units_every",
     "dt_over_tau", "noise_amplitude",
     "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor", "psi_exponent",
     "error_filter", "output_filter", "kappa", "threshold", "gate_steepness",
@@ -79,6 +79,8 @@ Fixed = namedtuple("Fixed", [
     "targets",                           # (n_curves, n_period_steps, 2): curve 0 unless switched
     "schedule",                          # manipulation rows (slot, op, start, stop, value)
     "costs", "arm_lengths",
+    "units",                             # indices of the recorded reservoir units
+    "unit_offsets",                      # per period: the index of its first unit sample, or -1 if unrecorded
 ])
 
 State = namedtuple("State", [
@@ -89,6 +91,7 @@ State = namedtuple("State", [
 Record = namedtuple("Record", [
     "error", "distance",                 # every step
     "z", "z_exp", "hand", "norm_exp", "norm_mst", "gate",   # every record_every steps
+    "rates", "states",                   # the recorded units, float32 (samples x units; states may be 0 x 0)
 ])
 
 
@@ -356,7 +359,7 @@ def track_distance(p, sc, s, e, rec):
     if s == 0:
         sc[S_EBAR] = e
         sc[S_M] = e
-        sc[S_ESUM] = 0.0
+        sc[S_ESUM] = e  # the first period's average counts its first step, as every other period's does
         sc[S_EBEST] = np.inf
         sc[S_STALLED] = 0.0
     else:
@@ -464,6 +467,20 @@ def record(p, st, rec, s):
 
 
 @njit(**STAGE)
+def record_units(p, fx, st, rec, s, phase):
+    """The rates (and states) of the recorded units, every ``units_every`` steps of a recorded period.
+    The sample index follows from the step alone, so chunks and continued runs fill the same rows."""
+    first = fx.unit_offsets[s // p.n_period_steps]
+    if first >= 0 and phase % p.units_every == 0:
+        i = first + phase // p.units_every
+        for u in range(fx.units.size):
+            rec.rates[i, u] = st.r[fx.units[u]]
+        if rec.states.shape[0]:
+            for u in range(fx.units.size):
+                rec.states[i, u] = st.x[fx.units[u]]
+
+
+@njit(**STAGE)
 def out_of_bounds(z, bound):
     """Any output non-finite or beyond the divergence bound."""
     for o in range(z.size):
@@ -495,6 +512,7 @@ def run_steps(s0, s1, p, fx, st, rec, rng_noise, rng_explore):
         feedback(p, st, s, training, target_point)
         if s % p.record_every == 0:
             record(p, st, rec, s)
+        record_units(p, fx, st, rec, s, phase)
         if out_of_bounds(st.z, p.divergence_bound):
             st.scalars[S_DIVERGED] = s
             return s + 1

@@ -22,15 +22,25 @@ class ConfigError(ValueError):
     """An invalid configuration value; the message names the key, the value and what is allowed."""
 
 
-def _f(default, doc, *, unit="", lo=None, hi=None, lo_open=False, choices=None):
-    """A config field with its documentation and allowed range (``lo_open``: lower bound excluded)."""
-    meta = dict(doc=doc, unit=unit, lo=lo, hi=hi, lo_open=lo_open, choices=choices)
+def _f(default, doc, *, unit="", lo=None, hi=None, lo_open=False, choices=None, parse=None, allowed=None,
+       added=False):
+    """A config field with its documentation and allowed range (``lo_open``: lower bound excluded).
+
+    A field of two shapes (a count or a list, a name or a list) gives ``parse``, which returns the
+    canonical value or raises ValueError, and ``allowed``, the text of what it accepts. ``added``: a key
+    added after results were first named by their config digest; at its default it stays out of the digest,
+    so the stored results of earlier configs keep their names.
+    """
+    meta = dict(doc=doc, unit=unit, lo=lo, hi=hi, lo_open=lo_open, choices=choices, parse=parse, allowed=allowed,
+                added=added)
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda: tuple(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
 def _allowed(meta, ftype) -> str:
+    if meta["allowed"]:
+        return meta["allowed"]
     if meta["choices"]:
         return "one of " + ", ".join(repr(c) for c in meta["choices"])
     kind = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}.get(
@@ -51,6 +61,12 @@ def _coerce(section: str, f: dataclasses.Field, value: Any) -> Any:
 
     def bad():
         return ConfigError(f"{key} = {value!r} is not allowed: must be {_allowed(meta, ftype)}")
+
+    if meta["parse"]:
+        try:
+            return meta["parse"](value)
+        except ValueError:
+            raise bad() from None
 
     if ftype == "bool":
         if not isinstance(value, bool):
@@ -253,6 +269,33 @@ class ScheduleConfig(_Section):
                                 "n_train_trials: the last training periods are replayed in a loop)", lo=1)
 
 
+def _index_list(value) -> tuple:
+    if not isinstance(value, (list, tuple)) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value) or len(set(value)) != len(value):
+        raise ValueError
+    return tuple(value)
+
+
+def _parse_units(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError
+        return value
+    if not value:
+        raise ValueError
+    return _index_list(value)
+
+
+def _parse_window(value):
+    if isinstance(value, str):
+        if value not in ("all", "train", "test"):
+            raise ValueError
+        return value
+    if not value:
+        raise ValueError
+    return _index_list(value)
+
+
 @dataclass(frozen=True)
 class RecordingConfig(_Section):
     """What is kept from a run and how it is judged (spec section 5)."""
@@ -264,9 +307,30 @@ class RecordingConfig(_Section):
     satisfactory_below: float = _f(0.5, "a run is satisfactory if its deviation is below this", lo=0, lo_open=True)
     divergence_bound: float = _f(1e3, "a run diverges when an output leaves [-bound, bound] or turns non-finite",
                                  lo=0, lo_open=True)
+    n_units: object = _f(0, "reservoir units whose rates r are recorded: how many (drawn from the seed, 0 = none) "
+                         "or a list of their indices", parse=_parse_units, added=True,
+                         allowed="an integer >= 0 or a list of distinct unit indices >= 0")
+    units_every: int = _f(10, "steps between recorded samples of the units", lo=1, added=True)
+    units_window: object = _f("all", "when the units are recorded: 'all', 'train', 'test', or a list of periods "
+                              "(counted from 0 at the start of the run)", parse=_parse_window, added=True,
+                              allowed="'all', 'train', 'test' or a list of distinct period indices >= 0")
+    record_states: bool = _f(False, "record the states x of the same units too", added=True)
+
+    def _check(self):
+        if self.n_units == 0 and self.record_states:
+            self._fail("record_states", "needs units to record: set recording.n_units")
 
 
 MANIPULATIONS = tuple(kinds.MANIPULATIONS)
+
+
+def _number(value, lo=None):
+    """A finite number, kept as written (5 stays 5: the digests of stored results were made so)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError
+    if lo is not None and value < lo:
+        raise ValueError
+    return value
 
 
 @dataclass(frozen=True)
@@ -276,12 +340,12 @@ class Manipulation(_Section):
     SECTION = "manipulation"
     kind: str = _f("", "what is manipulated (the kinds below)", choices=MANIPULATIONS)
     start: float = _f(0.0, "onset, counted from the start of the run, in `unit`; before the end of the run",
-                      lo=0)
+                      parse=lambda v: _number(v, lo=0), allowed="a number >= 0")
     stop: float = _f(-1.0, "end (excluded), in `unit`; after `start` and not after the end of the run; < 0 means "
-                     "the end of the run")
+                     "the end of the run", parse=_number, allowed="a number")
     unit: str = _f("periods", "unit of `start` and `stop` (a period is task.duration_ms)", choices=("periods", "ms"))
     value: float = _f(1.0, "the gain (dopamine, exploration_gain: >= 0) or the offset (reward_bias: any number); "
-                      "ignored by the other kinds")
+                      "ignored by the other kinds", parse=_number, allowed="a number")
     target: str = _f("", "the new curve (a built-in name or a .csv / .npy file); required by switch_target and "
                      "taken by no other kind")
 
@@ -369,6 +433,20 @@ class ExperimentConfig:
                 f"network.dt_ms = {self.network.dt_ms} steps"
             )
         self._check_manipulations()
+        self._check_recording()
+
+    def _check_recording(self):
+        rec, n = self.recording, self.network.n_neurons
+        if isinstance(rec.n_units, int) and rec.n_units > n:
+            raise ConfigError(f"recording.n_units = {rec.n_units} is not allowed: the reservoir has "
+                              f"network.n_neurons = {n} units")
+        if isinstance(rec.n_units, tuple) and max(rec.n_units) >= n:
+            raise ConfigError(f"recording.n_units = {list(rec.n_units)} is not allowed: unit indices run from 0 "
+                              f"to {n - 1} (network.n_neurons = {n})")
+        total = self.schedule.n_train_trials + self.schedule.n_test_trials
+        if isinstance(rec.units_window, tuple) and max(rec.units_window) >= total:
+            raise ConfigError(f"recording.units_window = {list(rec.units_window)} is not allowed: periods run from 0 "
+                              f"to {total - 1}")
 
     def manipulation_steps(self, m: Manipulation) -> tuple[int, int]:
         """The [start, stop) steps of a manipulation."""
@@ -411,6 +489,17 @@ class ExperimentConfig:
     @property
     def n_steps(self) -> int:
         return (self.schedule.n_train_trials + self.schedule.n_test_trials) * self.n_period_steps
+
+    def digest_dict(self) -> dict:
+        """``to_dict`` without name, description and the keys added later that are at their defaults: what
+        the config digest is computed from."""
+        out = self.to_dict()
+        out.pop("name"), out.pop("description")
+        for sec, cls in SECTIONS.items():
+            for f in dataclasses.fields(cls):
+                if f.metadata.get("added") and getattr(getattr(self, sec), f.name) == f.default:
+                    out[sec].pop(f.name)
+        return out
 
     def to_dict(self) -> dict:
         """Every key, as plain TOML-compatible values."""

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from .config import ExperimentConfig
 
 #: Named random streams split from a run's seed. Their order is fixed: adding a stream appends to it.
-STREAMS = ("network", "initial_state", "reservoir_noise", "exploration", "state_input")
+STREAMS = ("network", "initial_state", "reservoir_noise", "exploration", "state_input", "recording")
 
 
 def make_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -72,3 +72,14 @@ def make_state_input(config: ExperimentConfig, streams) -> tuple[np.ndarray, np.
     Q_state = streams["state_input"].uniform(-amp, amp, (n, 2))
     theta = np.linspace(0.0, 2.0 * np.pi, config.n_period_steps)  # the butterfly's grid
     return Q_state, np.column_stack([np.cos(theta), np.sin(theta)])
+
+
+def recorded_units(config: ExperimentConfig, streams) -> np.ndarray:
+    """The indices of the recorded units: ``recording.n_units`` of them drawn without replacement from the
+    ``recording`` stream (sorted), or the listed ones; none by default."""
+    n_units = config.recording.n_units
+    if isinstance(n_units, tuple):
+        return np.array(n_units, dtype=np.int64)
+    if n_units == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.sort(streams["recording"].choice(config.network.n_neurons, n_units, replace=False)).astype(np.int64)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .activity import Activity
 from .config import ConfigError, ExperimentConfig
 from .envs.targets import NAMED
 from .tomlio import dumps_toml, loads_toml
@@ -58,8 +59,7 @@ def target_files(config: ExperimentConfig) -> dict[str, str]:
 def config_digest(config: ExperimentConfig) -> str:
     """A short stable hash of every config value (the name and description excluded) and of the content
     of target files, so a changed curve file is a new condition, not a reused result."""
-    data = config.to_dict()
-    data.pop("name"), data.pop("description")
+    data = config.digest_dict()
     files = target_files(config)
     if files:  # only then: built-in-curve configs keep the digest their stored results are named by
         data["target_files"] = files
@@ -130,6 +130,7 @@ class Result:
     traces: dict = field(repr=False)
     weights: dict = field(repr=False)
     provenance: dict = field(default_factory=dict, repr=False)
+    activity: Activity | None = field(default=None, repr=False)  # recorded units, if any
 
     @property
     def deviation(self):
@@ -140,7 +141,7 @@ class Result:
         return self.metrics["diverged"]
 
     @classmethod
-    def from_run(cls, config, seed, rec, state, target_at, *, diverged_step, wall_s, provenance):
+    def from_run(cls, config, seed, rec, state, target_at, *, diverged_step, wall_s, provenance, activity=None):
         """Summarise the arrays of a finished (or diverged) run; ``target_at(steps)`` gives the target."""
         n_train, n_planned = config.n_train_steps, config.n_steps
         diverged = diverged_step >= 0
@@ -168,7 +169,7 @@ class Result:
         traces["period_distance"] = rec.distance[:n_full * per].reshape(n_full, per).mean(axis=1)
         weights = dict(w_exploratory=state.W_exp.copy(), w_mastery=state.W_mst.copy())
         return cls(config=config, seed=seed, metrics=metrics, traces=traces, weights=weights,
-                   provenance=provenance)
+                   provenance=provenance, activity=activity)
 
     def default_filename(self) -> str:
         return f"{self.config.name}-{config_digest(self.config)}-seed{self.seed}.h5"
@@ -205,6 +206,8 @@ class Result:
                     g = f.create_group(group)
                     for key, arr in arrays.items():
                         g.create_dataset(key, data=arr, compression="gzip", compression_opts=4, shuffle=True)
+                if self.activity is not None:
+                    self.activity.save(f)
                 f.attrs["complete"] = True
             os.replace(tmp, path)
         finally:
@@ -263,4 +266,4 @@ def load_result(path) -> Result:
         if "target_files" in f.attrs:  # absent from files written before it was recorded
             prov["target_files"] = json.loads(f.attrs["target_files"])
         return Result(config=config, seed=int(f.attrs["seed"]), metrics=metrics, traces=traces,
-                      weights=weights, provenance=prov)
+                      weights=weights, provenance=prov, activity=Activity.load(path, f))

@@ -15,7 +15,8 @@ from . import kinds
 from .config import ExperimentConfig
 from .envs import make_target
 from .kinds import HAND_DIMENSIONS
-from .network import make_network, make_state_input, make_streams
+from .network import make_network, make_state_input, make_streams, recorded_units
+from .activity import Activity
 from .result import Result, provenance
 
 
@@ -44,7 +45,7 @@ def kernel_params(config: ExperimentConfig) -> K.Params:
         test_feedback=kinds.FEEDBACK[sched.test_feedback],
         n_train_steps=config.n_train_steps, n_period_steps=config.n_period_steps,
         replay_lag=_replay_steps(config), rls_every=rule.rls_every,
-        record_every=recd.record_every,
+        record_every=recd.record_every, units_every=recd.units_every,
         dt_over_tau=net.dt_ms / net.tau_ms, noise_amplitude=net.noise_amplitude,
         learning_rate=rule.learning_rate * (HAND_DIMENSIONS / config.task.n_outputs
                                             if rule.exploratory_normalisation == "joints" else 1.0),
@@ -52,7 +53,7 @@ def kernel_params(config: ExperimentConfig) -> K.Params:
         phi_exponent=rule.phi_exponent, psi_prefactor=rule.psi_prefactor, psi_exponent=rule.psi_exponent,
         error_filter=rule.error_filter, output_filter=rule.output_filter, kappa=rule.kappa,
         threshold=rule.transfer_threshold, gate_steepness=rule.gate_steepness,
-        transfer_moves=_transfer_moves(config), adaptive_threshold=rule.adaptive_threshold,
+        transfer_moves=kind.has_exploratory and kind.has_mastery and _transfer_moves(config), adaptive_threshold=rule.adaptive_threshold,
         cost_on_movement=config.task.cost_signal == "movement",
         distance_filter=recd.distance_filter, divergence_bound=recd.divergence_bound,
     )
@@ -76,14 +77,41 @@ def initial_state(config: ExperimentConfig, x0: np.ndarray) -> K.State:
     )
 
 
-def empty_record(config: ExperimentConfig) -> K.Record:
+def unit_offsets(config: ExperimentConfig) -> np.ndarray:
+    """Per period, the row of its first unit sample in the activity record, or -1 when it is not recorded."""
+    rec, sched = config.recording, config.schedule
+    n_periods = sched.n_train_trials + sched.n_test_trials
+    window = rec.units_window
+    if window == "all":
+        on = np.ones(n_periods, bool)
+    elif window in ("train", "test"):
+        on = (np.arange(n_periods) < sched.n_train_trials) == (window == "train")
+    else:
+        on = np.isin(np.arange(n_periods), window)
+    if rec.n_units == 0:
+        on[:] = False
+    per_period = -(-config.n_period_steps // rec.units_every)
+    return np.where(on, (np.cumsum(on) - 1) * per_period, -1).astype(np.int64)
+
+
+def empty_record(config: ExperimentConfig, n_units: int, offsets: np.ndarray) -> K.Record:
     n_steps, n_out = config.n_steps, config.task.n_outputs
     n_rec = -(-n_steps // config.recording.record_every)
+    n_samples = int(np.sum(offsets >= 0)) * -(-config.n_period_steps // config.recording.units_every)
+    n_states = n_samples if config.recording.record_states else 0
     return K.Record(
         error=np.zeros(n_steps), distance=np.zeros(n_steps),
         z=np.zeros((n_rec, n_out)), z_exp=np.zeros((n_rec, n_out)), hand=np.zeros((n_rec, 2)),
         norm_exp=np.zeros(n_rec), norm_mst=np.zeros(n_rec), gate=np.zeros(n_rec),
+        rates=np.zeros((n_samples, n_units), np.float32), states=np.zeros((n_states, n_units), np.float32),
     )
+
+
+def sample_steps(config: ExperimentConfig, offsets: np.ndarray) -> np.ndarray:
+    """The step of every row of the activity record."""
+    per, every = config.n_period_steps, config.recording.units_every
+    in_period = np.arange(0, per, every)
+    return np.concatenate([k * per + in_period for k in np.flatnonzero(offsets >= 0)] or [np.zeros(0, np.int64)])
 
 
 def schedule_rows(config: ExperimentConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -135,10 +163,12 @@ def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, in
     Q_state, state_signal = make_state_input(config, streams)
     params = kernel_params(config)
     state = initial_state(config, net.x0)
-    rec = empty_record(config)
+    units, offsets = recorded_units(config, streams), unit_offsets(config)
+    rec = empty_record(config, units.size, offsets)
     fixed = K.Fixed(*net.csr_arrays(), Q=net.Q, Q_state=Q_state, state_signal=state_signal, targets=targets,
                     schedule=schedule, costs=np.asarray(config.task.costs, dtype=np.float64),
-                    arm_lengths=np.asarray(config.task.arm_lengths, dtype=np.float64))
+                    arm_lengths=np.asarray(config.task.arm_lengths, dtype=np.float64),
+                    units=units, unit_offsets=offsets)
 
     def advance(s0, s1):
         return K.run_steps(int(s0), int(s1), params, fixed, state, rec, streams["reservoir_noise"],
@@ -161,5 +191,6 @@ def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, in
     def target_at(steps):
         return target_trace(schedule, targets, config.n_period_steps, steps)
 
+    activity = Activity.from_record(config, units, sample_steps(config, offsets), rec, diverged_step)
     return Result.from_run(config, int(seed), rec, state, target_at, diverged_step=diverged_step,
-                           wall_s=time.perf_counter() - t0, provenance=provenance())
+                           wall_s=time.perf_counter() - t0, provenance=provenance(), activity=activity)

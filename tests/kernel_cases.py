@@ -104,16 +104,11 @@ FEATURE_CASES = {
 }
 
 # Where the compiled loop disagrees with the specification: each case shows it at a definite step.
-KNOWN_DISAGREEMENTS = {  # case: (experiment, overrides, what differs)
-    "force-move": (
-        "task1-force", ("rule.transfer='move'",),
-        "the moving transfer (a SUPERTREX option) also runs in FORCE's RLS step: from the first RLS step "
-        "(step 9) FORCE's exploratory readout becomes -W_mastery, though FORCE has no exploratory pathway "
-        "(norm_exploratory and weights['w_exploratory'] are reported non-zero; z is unaffected)"),
+# Fixed, and kept as feature cases (below): 'force-move' (the moving transfer ran in FORCE's RLS step and
+# reported a non-zero exploratory readout for FORCE) and 'adaptive-threshold-first-period' (the first
+# period's average left out step 0's error but divided by the whole period).
+FEATURE_CASES.update({
+    "force-move": ("task1-force", ("rule.transfer='move'",)),
     "adaptive-threshold-first-period": (
-        "task1-supertrex", ("rule.transfer_threshold=0.01", "rule.adaptive_threshold=2.0", "rule.gate_steepness=20.0"),
-        "(at REFERENCE_SIZE, seed 3) the first period's average error leaves out step 0's error but divides by "
-        "the whole period: 0.43985 instead of the plain average 0.44466, so at step 200 period 1 (0.44389) "
-        "counts as a stall and the threshold relaxes to 0.8797; the gate of step 209 is 0.92 instead of 1e-14 "
-        "and z parts at step 210"),
-}
+        "task1-supertrex", ("rule.transfer_threshold=0.01", "rule.adaptive_threshold=2.0", "rule.gate_steepness=20.0")),
+})

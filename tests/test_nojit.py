@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from kernel_cases import FEATURE_CASES, INTERPRETED_SIZE, KNOWN_DISAGREEMENTS, matrix_cases
+from kernel_cases import FEATURE_CASES, INTERPRETED_SIZE, matrix_cases
 
 from reservoir_motor import load_experiment, simulate
 
@@ -23,8 +23,7 @@ SEED = 1
 COVERAGE_FLOOR = 95.0
 KERNEL = "_kernel.py"  # the source file of the compiled loop, whose lines are counted
 RUNNER = Path(__file__).with_name("nojit_runner.py")
-CASES = {**matrix_cases(), **FEATURE_CASES,
-         **{case: (name, overrides) for case, (name, overrides, _) in KNOWN_DISAGREEMENTS.items()}}
+CASES = {**matrix_cases(), **FEATURE_CASES}
 
 
 def overrides_of(case):

@@ -18,7 +18,6 @@ from kernel_cases import (
     ARM3_COSTS,
     FEATURE_CASES,
     GATE_OPEN,
-    KNOWN_DISAGREEMENTS,
     MANIPULATIONS,
     REFERENCE_SIZE,
     matrix_cases,
@@ -124,13 +123,6 @@ def test_simulate_matches_reference_features(case):
     config = case_config(name, overrides)
     _, ref = assert_run_matches(config)
     assert (ref["diverged_step"] >= 0) == case.startswith("diverges")
-
-
-@pytest.mark.parametrize("name, overrides", [
-    pytest.param(name, overrides, id=case, marks=pytest.mark.xfail(strict=True, reason=reason))
-    for case, (name, overrides, reason) in KNOWN_DISAGREEMENTS.items()])
-def test_simulate_known_disagreements_with_the_specification(name, overrides):
-    assert_run_matches(case_config(name, overrides))
 
 
 def test_adaptive_threshold_stall_relaxes_the_threshold_in_the_reference():
