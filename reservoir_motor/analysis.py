@@ -124,3 +124,34 @@ def tangling(x, dt_ms: float, n_components: int | None = 8, eps: float | None = 
         dist_dx = sq_dx[i0:i1, None] + sq_dx[None, :] - 2.0 * dx[i0:i1] @ dx.T
         q[i0:i1] = np.max(np.clip(dist_dx, 0.0, None) / (np.clip(dist_x, 0.0, None) + eps), axis=1)
     return q
+
+
+def phase_windows(result) -> dict[str, tuple[float, float]]:
+    """The time windows (ms) of a run's phases: 'train_last' (its last training period) and 'test'."""
+    cfg = result.config
+    period = cfg.task.duration_ms
+    t_train = cfg.n_train_steps * cfg.network.dt_ms
+    return {"train_last": (t_train - period, t_train), "test": (t_train, cfg.n_steps * cfg.network.dt_ms)}
+
+
+def activity_measures(result, n_components: int = 8) -> dict:
+    """Dimensionality (participation ratio of the rates) and tangling (on the top ``n_components``) of the
+    recorded units in the last training period and in the test phase of ``result``.
+
+    Returns a dict with ``dimensionality_<phase>``, ``tangling_median_<phase>`` and ``tangling_p90_<phase>``
+    for the phases of :func:`phase_windows` that have recorded samples.
+    """
+    act = result.activity
+    if act is None:
+        raise ValueError("the result has no recorded activity: run it with recording.n_units > 0")
+    dt = float(np.median(np.diff(act.time_ms))) if act.time_ms.size > 1 else 1.0
+    out = {}
+    for phase, (t0, t1) in phase_windows(result).items():
+        _, rates = act.window(t0, t1)
+        if rates.shape[0] < 3:
+            continue
+        q = tangling(rates, dt, n_components=min(n_components, rates.shape[1]), block=1024)
+        out.update({f"dimensionality_{phase}": participation_ratio(rates),
+                    f"tangling_median_{phase}": float(np.median(q)),
+                    f"tangling_p90_{phase}": float(np.percentile(q, 90))})
+    return out

@@ -75,6 +75,26 @@ def _cmd_plot(args) -> int:
     return 0
 
 
+def _cmd_activity(args) -> int:
+    src, result = _existing_result(args.result)
+    from .activity_plot import plot_activity
+
+    window = None
+    if args.window:
+        try:
+            t0, t1 = (float(v) for v in args.window.split(":"))
+        except ValueError:
+            raise ConfigError(f"--window {args.window!r} is not allowed: write T0:T1 in ms, e.g. 90000:110000") from None
+        window = (t0, t1)
+    out = Path(args.out) if args.out else src.with_name(src.stem + "-activity.png")
+    try:
+        plot_activity(result, out, window_ms=window)
+    except ValueError as exc:
+        raise ConfigError(f"{src}: {exc}") from None
+    print(f"wrote {out}")
+    return 0
+
+
 def _cmd_animate(args) -> int:
     src, result = _existing_result(args.result)
     from .animation import animate_run
@@ -214,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("result", help="an .h5 file written by `run`")
     p.add_argument("--out", help="figure file (.png or .pdf; default: next to the result)")
     p.set_defaults(func=_cmd_plot)
+
+    p = sub.add_parser("activity", help="draw the recorded reservoir activity of a result file (heat map, "
+                       "principal components, dimensionality, tangling)")
+    p.add_argument("result", help="an .h5 file of a run with recording.n_units > 0")
+    p.add_argument("--out", help="figure file (.png or .pdf; default: RESULT-activity.png)")
+    p.add_argument("--window", help="heat map window T0:T1 in ms (default: the last training and first test period)")
+    p.set_defaults(func=_cmd_activity)
 
     p = sub.add_parser("sweep", help="run experiments over seeds and a grid of values; resumable")
     p.add_argument("experiments", nargs="+", metavar="EXPERIMENT")

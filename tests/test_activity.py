@@ -108,3 +108,30 @@ def test_bad_recording_settings_are_one_line_errors(overrides, words):
     with pytest.raises(ConfigError) as info:
         small("task1-supertrex", *overrides)
     assert words in str(info.value)
+
+
+def test_activity_command_draws_the_figure_and_refuses_a_run_without_units(tmp_path, capsys):
+    from reservoir_motor.cli import main
+
+    path = simulate(small("task1-supertrex", *RECORD), 0).save(tmp_path)
+    out = tmp_path / "act.png"
+    assert main(["activity", str(path), "--out", str(out)]) == 0
+    assert out.stat().st_size > 20_000
+    plain = simulate(small("task1-supertrex"), 0).save(tmp_path / "plain")
+    assert main(["activity", str(plain)]) != 0
+    assert "has no recorded activity" in capsys.readouterr().err
+    assert main(["activity", str(path), "--window", "abc"]) != 0
+    assert "--window 'abc' is not allowed" in capsys.readouterr().err
+
+
+def test_activity_measures_of_a_run():
+    from reservoir_motor.analysis import activity_measures, participation_ratio
+
+    res = simulate(small("task1-supertrex", *RECORD), 0)
+    m = activity_measures(res)
+    test = res.activity.time_ms >= res.config.n_train_steps * res.config.network.dt_ms
+    assert m["dimensionality_test"] == pytest.approx(participation_ratio(np.asarray(res.activity.rates)[test]))
+    assert 1.0 <= m["dimensionality_test"] <= 20 and m["tangling_median_test"] > 0
+    assert m["tangling_p90_test"] >= m["tangling_median_test"]
+    assert set(m) == {f"{k}_{p}" for k in ("dimensionality", "tangling_median", "tangling_p90")
+                      for p in ("train_last", "test")}
