@@ -134,24 +134,27 @@ def phase_windows(result) -> dict[str, tuple[float, float]]:
     return {"train_last": (t_train - period, t_train), "test": (t_train, cfg.n_steps * cfg.network.dt_ms)}
 
 
-def activity_measures(result, n_components: int = 8) -> dict:
-    """Dimensionality (participation ratio of the rates) and tangling (on the top ``n_components``) of the
-    recorded units in the last training period and in the test phase of ``result``.
+def window_measures(activity, t0_ms: float, t1_ms: float, n_components: int = 8) -> dict | None:
+    """Dimensionality (participation ratio of the rates) and tangling (median and 90th percentile, on the top
+    ``n_components``) of the recorded samples with t0 <= t < t1; None when fewer than 3 samples fall there."""
+    _, rates = activity.window(t0_ms, t1_ms)
+    if rates.shape[0] < 3:
+        return None
+    dt = float(np.median(np.diff(activity.time_ms)))
+    q = tangling(rates, dt, n_components=min(n_components, rates.shape[1]), block=1024)
+    return {"dimensionality": participation_ratio(rates), "tangling_median": float(np.median(q)),
+            "tangling_p90": float(np.percentile(q, 90))}
 
-    Returns a dict with ``dimensionality_<phase>``, ``tangling_median_<phase>`` and ``tangling_p90_<phase>``
+
+def activity_measures(result, n_components: int = 8) -> dict:
+    """:func:`window_measures` of the recorded units in the last training period and in the test phase of
+    ``result``: keys ``dimensionality_<phase>``, ``tangling_median_<phase>`` and ``tangling_p90_<phase>``
     for the phases of :func:`phase_windows` that have recorded samples.
     """
-    act = result.activity
-    if act is None:
+    if result.activity is None:
         raise ValueError("the result has no recorded activity: run it with recording.n_units > 0")
-    dt = float(np.median(np.diff(act.time_ms))) if act.time_ms.size > 1 else 1.0
     out = {}
-    for phase, (t0, t1) in phase_windows(result).items():
-        _, rates = act.window(t0, t1)
-        if rates.shape[0] < 3:
-            continue
-        q = tangling(rates, dt, n_components=min(n_components, rates.shape[1]), block=1024)
-        out.update({f"dimensionality_{phase}": participation_ratio(rates),
-                    f"tangling_median_{phase}": float(np.median(q)),
-                    f"tangling_p90_{phase}": float(np.percentile(q, 90))})
+    for phase, window in phase_windows(result).items():
+        measures = window_measures(result.activity, *window, n_components=n_components)
+        out.update({f"{key}_{phase}": value for key, value in (measures or {}).items()})
     return out

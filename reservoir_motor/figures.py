@@ -177,7 +177,8 @@ def main(name: str, argv=None) -> int:
     """Command line of one figure script: ``python figures/NAME.py [--quick] [--seeds 0:11]``."""
     import argparse
 
-    ap = argparse.ArgumentParser(description=(CONDITION_FIGURES.get(name) or PAPER_FIGURES[name])[-1])
+    ap = argparse.ArgumentParser(description=(CONDITION_FIGURES.get(name) or PAPER_FIGURES.get(name)
+                                              or OTHER_FIGURES[name])[-1])
     ap.add_argument("--quick", action="store_true", help="reduced size and 2 seeds (what the tests run)")
     ap.add_argument("--seeds", default="0:11")
     ap.add_argument("--workers", type=int)
@@ -187,7 +188,12 @@ def main(name: str, argv=None) -> int:
 
 
 def draw(name, *, quick=False, seeds="0:11", out_dir="figures/out", workers=None):
-    """Any figure by name: a paper figure or a condition figure."""
+    """Any figure by name: a paper figure, a condition figure or one of OTHER_FIGURES."""
+    if name in OTHER_FIGURES:
+        from importlib import import_module
+
+        module, function = OTHER_FIGURES[name][0].split(":")
+        return getattr(import_module(module), function)(quick=quick, seeds=seeds, out_dir=out_dir, workers=workers)
     if name in PAPER_FIGURES:
         return make_paper_figure(name, quick=quick, out_dir=out_dir, workers=workers)
     experiments, title = CONDITION_FIGURES[name]
@@ -195,4 +201,10 @@ def draw(name, *, quick=False, seeds="0:11", out_dir="figures/out", workers=None
                                  workers=workers)
 
 
-ALL_FIGURES = sorted(PAPER_FIGURES) + sorted(CONDITION_FIGURES)
+#: name: ("module:function", title): figures with a drawing of their own.
+OTHER_FIGURES = {
+    "neural_dynamics": ("reservoir_motor.neural_figure:neural_dynamics_figure",
+                        "Reservoir dynamics on Task 1: FORCE, RMHL, SUPERTREX, and SUPERTREX lesioned"),
+}
+
+ALL_FIGURES = sorted(PAPER_FIGURES) + sorted(CONDITION_FIGURES) + sorted(OTHER_FIGURES)

@@ -48,3 +48,13 @@ def test_every_figure_has_its_script_in_figures():
 
     scripts = {p.stem for p in (Path(__file__).resolve().parent.parent / "figures").glob("*.py")}
     assert scripts == set(ALL_FIGURES)
+
+
+def test_neural_dynamics_quick_mode_draws_from_recorded_runs(tmp_path):
+    from reservoir_motor.neural_figure import neural_dynamics_figure
+
+    png = neural_dynamics_figure(quick=True, out_dir=tmp_path / "out", results_dir=tmp_path / "results", workers=2)
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
+    record = json.loads(png.with_suffix(".provenance.json").read_text())
+    assert set(record["conditions"]) == {"task1-force", "task1-rmhl", "task1-supertrex", "l2-lesion-after-5"}
+    assert all(c["recording"]["n_units"] == 50 for c in record["conditions"].values())
