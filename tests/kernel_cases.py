@@ -108,6 +108,9 @@ FEATURE_CASES = {
 # reported a non-zero exploratory readout for FORCE) and 'adaptive-threshold-first-period' (the first
 # period's average left out step 0's error but divided by the whole period).
 FEATURE_CASES.update({
+    # recorded units with their states: the recording stage runs, and changes nothing the reference sees
+    "recording": ("task1-supertrex", ("recording.n_units=5", "recording.units_every=2", "recording.record_states=true",
+                                      "recording.units_window=[0, 2]")),
     "force-move": ("task1-force", ("rule.transfer='move'",)),
     "adaptive-threshold-first-period": (
         "task1-supertrex", ("rule.transfer_threshold=0.01", "rule.adaptive_threshold=2.0", "rule.gate_steepness=20.0")),

@@ -63,5 +63,6 @@ def test_nojit_cases_execute_the_kernel_lines(interpreted):
     _, report = interpreted
     (path, kernel), = ((p, f) for p, f in report["files"].items() if p.endswith(KERNEL))
     covered = kernel["summary"]["percent_covered"]
+    print(f"interpreted cases execute {covered:.1f} % of {KERNEL}; lines never run: {kernel['missing_lines']}")
     assert covered >= COVERAGE_FLOOR, (f"the cases execute {covered:.1f} % of {path} (floor {COVERAGE_FLOOR} %); "
                                        f"lines never run: {kernel['missing_lines']}")
