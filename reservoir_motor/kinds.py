@@ -8,7 +8,7 @@ needs new behaviour in the loop, the branch in ``_kernel`` that implements it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Callable
 
 from . import _kernel as K
@@ -39,6 +39,10 @@ class Rule:
     filters_in_test: bool         # the output filter zbar keeps running in the test
     gated_transfer: bool          # RLS steps are gated by the error (SUPERTREX's transfer)
     teacher: str                  # 'target', 'supervisor' or '' (no mastery pathway)
+
+    def kernel_flags(self) -> dict:
+        """The rule's boolean fields, by name: each is a field of ``_kernel.Params`` that the loop reads."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.type == "bool"}
 
     @property
     def needs_target_outputs(self) -> bool:

@@ -38,9 +38,7 @@ def kernel_params(config: ExperimentConfig) -> K.Params:
     net, rule, sched, recd = config.network, config.rule, config.schedule, config.recording
     kind = kinds.RULES[rule.name]
     return K.Params(
-        has_exploratory=kind.has_exploratory, has_mastery=kind.has_mastery,
-        exploratory_in_test=kind.exploratory_in_test, filters_in_test=kind.filters_in_test,
-        gated_transfer=kind.gated_transfer, teacher=kinds.teacher_code(kind, rule.supervisor),
+        **kind.kernel_flags(), teacher=kinds.teacher_code(kind, rule.supervisor),
         effector=kinds.EFFECTORS[config.task.effector].code,
         test_feedback=kinds.FEEDBACK[sched.test_feedback],
         n_train_steps=config.n_train_steps, n_period_steps=config.n_period_steps,
