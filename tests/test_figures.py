@@ -58,3 +58,10 @@ def test_neural_dynamics_quick_mode_draws_from_recorded_runs(tmp_path):
     record = json.loads(png.with_suffix(".provenance.json").read_text())
     assert set(record["conditions"]) == {"task1-force", "task1-rmhl", "task1-supertrex", "l2-lesion-after-5"}
     assert all(c["recording"]["n_units"] == 50 for c in record["conditions"].values())
+    import csv
+
+    rows = list(csv.DictReader(png.with_suffix(".csv").open()))
+    assert [(r["experiment"], r["seed"]) for r in rows] == [(e, str(s)) for e in record["conditions"] for s in (0, 1)]
+    deviations = {(r["experiment"], int(r["seed"])): float(r["deviation"]) for r in rows}
+    assert all(deviations[(e, i)] == d for e, ds in record["deviations"].items() for i, d in enumerate(ds))
+    assert "| SUPERTREX | 2 |" in png.with_suffix(".md").read_text()
