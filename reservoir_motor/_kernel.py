@@ -36,6 +36,7 @@ from .envs import arm
 FEEDBACK_TARGET, FEEDBACK_REPLAY, FEEDBACK_AUTONOMOUS = 0, 1, 2
 EFFECTOR_IDENTITY, EFFECTOR_ARM = 0, 1
 TEACHER_TARGET, TEACHER_RAW, TEACHER_FILTERED = 0, 1, 2  # what the mastery pathway's RLS step learns
+STATE_TABLE, STATE_HAND, STATE_TARGET = 0, 1, 2  # the state signal: a function of the phase, the hand, the target
 
 # Manipulations: a schedule row (slot, op, start_step, stop_step, value) acts on one quantity of the loop
 # while start <= s < stop. The quantities start at their healthy values (NEUTRAL) at every step.
@@ -64,7 +65,7 @@ Params = namedtuple("Params", [
     "has_exploratory", "has_mastery", "exploratory_in_test", "filters_in_test", "gated_transfer", "teacher",
     "effector", "test_feedback",
     "n_train_steps", "n_period_steps", "replay_lag", "rls_every", "record_every", "units_every",
-    "dt_over_tau", "noise_amplitude",
+    "dt_over_tau", "noise_amplitude", "state_source", "state_amplitude",
     "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor", "psi_exponent",
     "error_filter", "output_filter", "kappa", "threshold", "gate_steepness",
     "transfer_moves", "adaptive_threshold", "cost_on_movement",
@@ -75,7 +76,8 @@ Params = namedtuple("Params", [
 Fixed = namedtuple("Fixed", [
     "J_data", "J_indices", "J_indptr",   # recurrent weights, CSR (see ``_spmv``)
     "Q",                                 # output feedback weights, N x n_out
-    "Q_state", "state_signal",           # state input weights (N x n_state, 0 columns when off) and signal
+    "Q_state", "state_signal",           # state input weights (N x n_state, 0 columns when off) and the
+                                         # signal per phase (STATE_TABLE only)
     "targets",                           # (n_curves, n_period_steps, 2): curve 0 unless switched
     "schedule",                          # manipulation rows (slot, op, start, stop, value)
     "costs", "arm_lengths",
@@ -277,16 +279,23 @@ def active_manipulations(schedule, s, mods):
 
 
 @njit(**STAGE)
-def reservoir_step(p, fx, st, phase, training, rng_noise):
-    """Euler step of x driven by the previous rates, the feedback and the state input; r = tanh(x) + noise."""
+def reservoir_step(p, fx, st, phase, training, rng_noise, target_point):
+    """Euler step of x driven by the previous rates, the feedback and the state input; r = tanh(x) + noise.
+    The state signal is a function of the phase, the hand position of the previous step or the target point."""
     x, r, Jr, fb, Q, Q_state = st.x, st.r, st.Jr, st.fb, fx.Q, fx.Q_state
     _spmv(fx.J_data, fx.J_indices, fx.J_indptr, r, Jr)
+    if p.state_source == STATE_HAND:
+        signal = st.hand
+    elif p.state_source == STATE_TARGET:
+        signal = target_point
+    else:
+        signal = fx.state_signal[phase]
     for j in range(x.size):
         drive = Jr[j]
         for o in range(fb.size):
             drive += Q[j, o] * fb[o]
         for c in range(Q_state.shape[1]):
-            drive += Q_state[j, c] * fx.state_signal[phase, c]
+            drive += Q_state[j, c] * (p.state_amplitude * signal[c])
         x[j] += p.dt_over_tau * (drive - x[j])
     tanh_into(x, r)
     if training and p.noise_amplitude > 0.0:
@@ -503,7 +512,7 @@ def run_steps(s0, s1, p, fx, st, rec, rng_noise, rng_explore):
         target_point = fx.targets[int(st.mods[SLOT_CURVE]), phase]
         lesion = st.mods[SLOT_LESION] > 0.0
 
-        reservoir_step(p, fx, st, phase, training, rng_noise)
+        reservoir_step(p, fx, st, phase, training, rng_noise, target_point)
         readouts(p, st, training, lesion, rng_explore)
         e = step_error(p, fx, st, s, training, target_point)
         track_distance(p, st.scalars, s, e, rec)

@@ -143,12 +143,24 @@ class NetworkConfig(_Section):
     feedback_amplitude: float = _f(1.0, "output feedback weights Q are U(-a, a)", lo=0)
     init_state_amplitude: float = _f(0.5, "initial state x(0) is U(-a, a)", lo=0)
     rls_regularisation: float = _f(10.0, "gamma: the RLS matrix starts at P(0) = I / gamma", lo=0, lo_open=True)
-    state_input: bool = _f(False, "feed the movement phase (cos, sin) through fixed random weights, in "
-                           "training and test (spec 7.1)")
+    state_input: bool = _f(False, "feed a state signal (network.state_signal) through fixed random weights "
+                           "Q_s ~ U(-a, a), a = feedback_amplitude, in training and test (spec 7.1)")
+    state_signal: str = _f("phase", "what the state input carries: 'phase' (cos, sin of the movement phase on the "
+                           "butterfly's theta grid), 'harmonics' (cos k theta, sin k theta for k = 1 .. "
+                           "state_harmonics), 'ramp' (the scripts' phase ramp theta / 2 pi), 'hand' (proprioception: "
+                           "the hand position of the previous step, 0 at the first) or 'target' (vision: the target "
+                           "point of this step)", choices=("phase", "harmonics", "ramp", "hand", "target"), added=True)
+    state_amplitude: float = _f(1.0, "the state signal is multiplied by this before the weights Q_s", lo=0,
+                                added=True)
+    state_harmonics: int = _f(3, "harmonics of the phase carried by state_signal = 'harmonics'", lo=1, added=True)
 
     def _check(self):
         if self.dt_ms > self.tau_ms:
             self._fail("dt_ms", f"must be <= network.tau_ms = {self.tau_ms} (Euler steps longer than tau)")
+        if not self.state_input:
+            for f in dataclasses.fields(self):
+                if f.name.startswith("state_") and f.name != "state_input" and getattr(self, f.name) != f.default:
+                    self._fail(f.name, "has no effect without network.state_input = true")
 
 
 EFFECTORS = tuple(kinds.EFFECTORS)

@@ -61,17 +61,33 @@ def make_network(config: ExperimentConfig, streams: dict[str, np.random.Generato
     return Network(J=J, Q=Q, x0=x0)
 
 
+def state_channels(config: ExperimentConfig) -> int:
+    """Channels of the state signal: 0 when the state input is off."""
+    net = config.network
+    if not net.state_input:
+        return 0
+    return {"harmonics": 2 * net.state_harmonics, "ramp": 1}.get(net.state_signal, 2)
+
+
 def make_state_input(config: ExperimentConfig, streams) -> tuple[np.ndarray, np.ndarray]:
-    """State input weights Q_s (N x 2, like Q) and the movement phase (cos, sin) per step of a period.
+    """State input weights Q_s (N x channels, U(-a, a) like Q) and, for the signals that are a function of the
+    phase, their value at every step of a period (spec 7.1); 'hand' and 'target' are read in the loop.
 
     Off (``network.state_input = false``): a weight matrix with no columns, so the loop adds nothing.
     """
-    n, amp = config.network.n_neurons, config.network.feedback_amplitude
-    if not config.network.state_input:
-        return np.zeros((n, 0)), np.zeros((config.n_period_steps, 0))
-    Q_state = streams["state_input"].uniform(-amp, amp, (n, 2))
-    theta = np.linspace(0.0, 2.0 * np.pi, config.n_period_steps)  # the butterfly's grid
-    return Q_state, np.column_stack([np.cos(theta), np.sin(theta)])
+    net, period = config.network, config.n_period_steps
+    channels = state_channels(config)
+    Q_state = streams["state_input"].uniform(-net.feedback_amplitude, net.feedback_amplitude, (net.n_neurons, channels)) \
+        if channels else np.zeros((net.n_neurons, 0))
+    theta = np.linspace(0.0, 2.0 * np.pi, period)  # the butterfly's grid
+    if channels == 0 or net.state_signal in ("hand", "target"):
+        return Q_state, np.zeros((period, 0))
+    if net.state_signal == "ramp":
+        return Q_state, (theta / (2.0 * np.pi))[:, None]
+    k = np.arange(1, (net.state_harmonics if net.state_signal == "harmonics" else 1) + 1)
+    signal = np.empty((period, 2 * k.size))
+    signal[:, 0::2], signal[:, 1::2] = np.cos(np.outer(theta, k)), np.sin(np.outer(theta, k))
+    return Q_state, signal
 
 
 def recorded_units(config: ExperimentConfig, streams) -> np.ndarray:

@@ -45,6 +45,8 @@ def kernel_params(config: ExperimentConfig) -> K.Params:
         replay_lag=_replay_steps(config), rls_every=rule.rls_every,
         record_every=recd.record_every, units_every=recd.units_every,
         dt_over_tau=net.dt_ms / net.tau_ms, noise_amplitude=net.noise_amplitude,
+        state_source={"hand": K.STATE_HAND, "target": K.STATE_TARGET}.get(net.state_signal, K.STATE_TABLE),
+        state_amplitude=net.state_amplitude,
         learning_rate=rule.learning_rate * (HAND_DIMENSIONS / config.task.n_outputs
                                             if rule.exploratory_normalisation == "joints" else 1.0),
         phi_odd=rule.phi == "odd", phi_gain=rule.phi_gain,

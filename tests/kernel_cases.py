@@ -108,6 +108,16 @@ FEATURE_CASES = {
 # reported a non-zero exploratory readout for FORCE) and 'adaptive-threshold-first-period' (the first
 # period's average left out step 0's error but divided by the whole period).
 FEATURE_CASES.update({
+    # the state signals: a function of the phase, the hand of the previous step, the target point
+    **{f"state-{kind}": ("task1-supertrex", GATE_OPEN + ("network.state_input=true", f"network.state_signal='{kind}'",
+                                                         "network.state_amplitude=0.7", "network.state_harmonics=2",
+                                                         "schedule.test_feedback='autonomous'"))
+       for kind in ("phase", "harmonics", "ramp", "hand", "target")},
+    "state-hand-arm": ("task1-rmhl", ARM2 + ("network.state_input=true", "network.state_signal='hand'",
+                                            "schedule.test_feedback='autonomous'")),
+    "state-target-switch": ("task1-supertrex", GATE_OPEN + (
+        "network.state_input=true", "network.state_signal='target'",
+        "manipulations=[{kind='switch_target', start=2, target='circle'}]")),
     # recorded units with their states: the recording stage runs, and changes nothing the reference sees
     "recording": ("task1-supertrex", ("recording.n_units=5", "recording.units_every=2", "recording.record_states=true",
                                       "recording.units_window=[0, 2]")),

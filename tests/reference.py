@@ -161,14 +161,26 @@ class StallDetector:
         return max(self.threshold, self.factor * self.best) if self.stalled else self.threshold
 
 
-def state_input(config, streams) -> tuple[np.ndarray, np.ndarray]:
-    """Q_s (N x 2, U(-a, a) like Q) and the circle signal s(t) per step of a period (spec 7.1); zeros when off."""
+def state_input(config, streams):
+    """Q_s (N x channels, U(-a, a) like Q) and the state signal s(t) as a function of (step, hand of the
+    previous step, target point) (spec 7.1 and the config's state signals); no channels when off."""
     net, period = config.network, config.n_period_steps
     if not net.state_input:
-        return np.zeros((net.n_neurons, 2)), np.zeros((period, 2))
-    Q_s = streams["state_input"].uniform(-net.feedback_amplitude, net.feedback_amplitude, (net.n_neurons, 2))
-    theta = _theta(period)
-    return Q_s, np.column_stack([np.cos(theta), np.sin(theta)])
+        return np.zeros((net.n_neurons, 0)), lambda s, hand, f: np.zeros(0)
+    kind, theta, harmonics = net.state_signal, _theta(period), np.arange(1, net.state_harmonics + 1)
+    channels = {"harmonics": 2 * harmonics.size, "ramp": 1}.get(kind, 2)
+    Q_s = streams["state_input"].uniform(-net.feedback_amplitude, net.feedback_amplitude, (net.n_neurons, channels))
+
+    def signal(s, hand, f):
+        th = theta[s % period]
+        value = {"phase": lambda: [np.cos(th), np.sin(th)],
+                 "harmonics": lambda: np.column_stack([np.cos(harmonics * th), np.sin(harmonics * th)]).ravel(),
+                 "ramp": lambda: [th / (2 * np.pi)],
+                 "hand": lambda: hand,     # proprioception: where the hand was at the previous step
+                 "target": lambda: f}[kind]()
+        return net.state_amplitude * np.asarray(value, dtype=float)
+
+    return Q_s, signal
 
 
 def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool = False) -> dict:
@@ -210,7 +222,8 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
     noise_rng, explore_rng = streams["reservoir_noise"], streams["exploration"]
     J = net.J if sparse else net.J.toarray()
     Q = net.Q
-    Q_s, phase_signal = state_input(config, streams)
+    Q_s, state_signal = state_input(config, streams)
+    hand_before = np.zeros(2)  # the hand of the previous step (none before the first)
     schedule = Manipulations(config)
     curves = {task.target: target_curve(task.target, period, task.target_scale)}
     for m in config.manipulations:
@@ -246,7 +259,7 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
         f = curves[now["switch_target"] or task.target][s % period]
 
         # 1-2. Reservoir: Euler step driven by the previous rates and feedback and this step's phase.
-        x = x + dt_tau * (J @ r + Q @ fb + Q_s @ phase_signal[s % period] - x)
+        x = x + dt_tau * (J @ r + Q @ fb + Q_s @ state_signal(s, hand_before, f) - x)
         r = np.tanh(x)
         if training and alpha > 0:
             r = r + noise_rng.uniform(-alpha, alpha, n)
@@ -274,6 +287,7 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
 
         # 4. Hand, error (squared distance + movement cost), slow error filter.
         hand = z[:2].copy() if task.effector == "identity" else arm_hand(z, lengths)
+        hand_before = hand
         cost_zbar = zbar_move if task.cost_signal == "movement" else zbar
         e = np.sum((hand - f) ** 2) + np.sum(costs * np.abs(z - cost_zbar))
         m = e if s == 0 else (1 - a_m) * m + a_m * e

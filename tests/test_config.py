@@ -61,6 +61,9 @@ INVALID = [
     ("recording.units_every", 0, ">= 1"),
     ("recording.units_window", "late", "'all', 'train', 'test' or a list of distinct period indices"),
     ("recording.record_states", 1, "true or false"),
+    ("network.state_signal", "smell", "'phase', 'harmonics', 'ramp', 'hand', 'target'"),
+    ("network.state_amplitude", -1.0, ">= 0"),
+    ("network.state_harmonics", 0, ">= 1"),
     ("rule.exploratory_normalisation", "sqrt", "'none', 'joints'"),
     ("rule.transfer", "swap", "'copy', 'move', 'move_if_redundant'"),
     ("rule.adaptive_threshold", -2.0, ">= 0"),
@@ -184,3 +187,10 @@ def test_every_registered_kind_is_an_allowed_config_value_and_documented():
         assert f"| `{name}` | {kind.effect}" in text.replace("\\|", "|")
     for name, kind in kinds.EFFECTORS.items():
         assert kind.doc in text
+
+
+@pytest.mark.parametrize("key,value", [("state_signal", "'hand'"), ("state_amplitude", "2.0"), ("state_harmonics", "5")])
+def test_a_state_signal_setting_without_the_state_input_is_refused(key, value):
+    with pytest.raises(ConfigError, match=f"network.{key} = .* has no effect without network.state_input = true"):
+        load_experiment("task1-supertrex", [f"network.{key}={value}"])
+    assert load_experiment("task1-supertrex", [f"network.{key}={value}", "network.state_input=true"])
