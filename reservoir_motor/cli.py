@@ -84,7 +84,8 @@ def _cmd_activity(args) -> int:
         try:
             t0, t1 = (float(v) for v in args.window.split(":"))
         except ValueError:
-            raise ConfigError(f"--window {args.window!r} is not allowed: write T0:T1 in ms, e.g. 90000:110000") from None
+            raise ConfigError(f"--window {args.window!r} is not allowed: write T0:T1 in ms, "
+                              "e.g. 90000:110000") from None
         window = (t0, t1)
     out = Path(args.out) if args.out else src.with_name(src.stem + "-activity.png")
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import kinds
-from .kinds import HAND_DIMENSIONS
+from .kinds import HAND_DIMENSIONS  # noqa: F401 - re-exported, as before
 
 
 class ConfigError(ValueError):
@@ -190,10 +190,9 @@ class TaskConfig(_Section):
                           choices=("scripts", "movement"))
 
     def _check(self):
-        why = kinds.EFFECTORS[self.effector].check(self)
-        if why:
-            key, why = why.split(": ", 1)
-            self._fail(key.split(".")[-1], why)
+        invalid = kinds.EFFECTORS[self.effector].check(self)
+        if invalid:
+            self._fail(*invalid)
         if self.costs and len(self.costs) != self.n_outputs:
             self._fail("costs", f"needs one cost per output ({self.n_outputs})")
         self._check_target()

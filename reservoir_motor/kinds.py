@@ -76,26 +76,26 @@ def teacher_code(rule: Rule, supervisor: str) -> int:
 
 @dataclass(frozen=True)
 class Effector:
-    """What the network's outputs move. ``check(task)`` returns why a task is invalid, or ''."""
+    """What the network's outputs move. ``check(task)`` returns ``(task key, why)`` for an invalid task, or None."""
 
     name: str
     doc: str
     code: int                                  # the branch of ``_kernel.hand_position``
     n_outputs: Callable[[object], int]         # network outputs the task needs
-    check: Callable[[object], str]
+    check: Callable[[object], tuple[str, str] | None]
     has_target_outputs: bool                   # the target output is known (FORCE, teacher forcing)
 
 
-def _check_identity(task) -> str:
+def _check_identity(task):
     if task.arm_lengths:
-        return "task.arm_lengths: only the arm effector has segments; use task.effector = 'arm'"
-    return ""
+        return "arm_lengths", "only the arm effector has segments; use task.effector = 'arm'"
+    return None
 
 
-def _check_arm(task) -> str:
+def _check_arm(task):
     if not task.arm_lengths:
-        return "task.arm_lengths: the arm effector needs at least one segment length"
-    return ""
+        return "arm_lengths", "the arm effector needs at least one segment length"
+    return None
 
 
 EFFECTORS = _by_name(

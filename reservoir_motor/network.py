@@ -77,8 +77,9 @@ def make_state_input(config: ExperimentConfig, streams) -> tuple[np.ndarray, np.
     """
     net, period = config.network, config.n_period_steps
     channels = state_channels(config)
-    Q_state = streams["state_input"].uniform(-net.feedback_amplitude, net.feedback_amplitude, (net.n_neurons, channels)) \
-        if channels else np.zeros((net.n_neurons, 0))
+    amp = net.feedback_amplitude
+    Q_state = streams["state_input"].uniform(-amp, amp, (net.n_neurons, channels)) if channels \
+        else np.zeros((net.n_neurons, 0))
     theta = np.linspace(0.0, 2.0 * np.pi, period)  # the butterfly's grid
     if channels == 0 or net.state_signal in ("hand", "target"):
         return Q_state, np.zeros((period, 0))

@@ -12,11 +12,11 @@ import numpy as np
 
 from . import _kernel as K
 from . import kinds
+from .activity import Activity
 from .config import ExperimentConfig
 from .envs import make_target
 from .kinds import HAND_DIMENSIONS
 from .network import make_network, make_state_input, make_streams, recorded_units
-from .activity import Activity
 from .result import Result, provenance
 
 
@@ -27,7 +27,11 @@ def _replay_steps(config: ExperimentConfig) -> int:
 
 def _transfer_moves(config: ExperimentConfig) -> bool:
     """A moving transfer, or the scripts' copy; a redundant arm (more joints than the hand's 2 dimensions)
-    has a null space in which the copy's amplification drifts unseen by the reward."""
+    has a null space in which the copy's amplification drifts unseen by the reward. Only a rule with both
+    pathways transfers."""
+    kind = kinds.RULES[config.rule.name]
+    if not (kind.has_exploratory and kind.has_mastery):
+        return False
     if config.rule.transfer == "move_if_redundant":
         return config.task.n_outputs > HAND_DIMENSIONS
     return config.rule.transfer == "move"
@@ -53,7 +57,7 @@ def kernel_params(config: ExperimentConfig) -> K.Params:
         phi_exponent=rule.phi_exponent, psi_prefactor=rule.psi_prefactor, psi_exponent=rule.psi_exponent,
         error_filter=rule.error_filter, output_filter=rule.output_filter, kappa=rule.kappa,
         threshold=rule.transfer_threshold, gate_steepness=rule.gate_steepness,
-        transfer_moves=kind.has_exploratory and kind.has_mastery and _transfer_moves(config), adaptive_threshold=rule.adaptive_threshold,
+        transfer_moves=_transfer_moves(config), adaptive_threshold=rule.adaptive_threshold,
         cost_on_movement=config.task.cost_signal == "movement",
         distance_filter=recd.distance_filter, divergence_bound=recd.divergence_bound,
     )
@@ -94,10 +98,9 @@ def unit_offsets(config: ExperimentConfig) -> np.ndarray:
     return np.where(on, (np.cumsum(on) - 1) * per_period, -1).astype(np.int64)
 
 
-def empty_record(config: ExperimentConfig, n_units: int, offsets: np.ndarray) -> K.Record:
+def empty_record(config: ExperimentConfig, n_units: int, n_samples: int) -> K.Record:
     n_steps, n_out = config.n_steps, config.task.n_outputs
     n_rec = -(-n_steps // config.recording.record_every)
-    n_samples = int(np.sum(offsets >= 0)) * -(-config.n_period_steps // config.recording.units_every)
     n_states = n_samples if config.recording.record_states else 0
     return K.Record(
         error=np.zeros(n_steps), distance=np.zeros(n_steps),
@@ -164,7 +167,8 @@ def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, in
     params = kernel_params(config)
     state = initial_state(config, net.x0)
     units, offsets = recorded_units(config, streams), unit_offsets(config)
-    rec = empty_record(config, units.size, offsets)
+    steps = sample_steps(config, offsets)  # the step of every activity row
+    rec = empty_record(config, units.size, steps.size)
     fixed = K.Fixed(*net.csr_arrays(), Q=net.Q, Q_state=Q_state, state_signal=state_signal, targets=targets,
                     schedule=schedule, costs=np.asarray(config.task.costs, dtype=np.float64),
                     arm_lengths=np.asarray(config.task.arm_lengths, dtype=np.float64),
@@ -191,6 +195,6 @@ def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, in
     def target_at(steps):
         return target_trace(schedule, targets, config.n_period_steps, steps)
 
-    activity = Activity.from_record(config, units, sample_steps(config, offsets), rec, diverged_step)
+    activity = Activity.from_record(config, units, steps, rec, diverged_step)
     return Result.from_run(config, int(seed), rec, state, target_at, diverged_step=diverged_step,
                            wall_s=time.perf_counter() - t0, provenance=provenance(), activity=activity)

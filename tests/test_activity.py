@@ -47,7 +47,8 @@ def test_units_are_drawn_from_the_seed_or_listed():
     everything = simulate(small("task1-force", "recording.n_units=100", "recording.record_states=true"), 0)
     column = {int(u): i for i, u in enumerate(everything.activity.units)}
     for j, u in enumerate(listed.activity.units):
-        assert np.array_equal(np.asarray(listed.activity.states)[:, j], np.asarray(everything.activity.states)[:, column[u]])
+        all_states = np.asarray(everything.activity.states)
+        assert np.array_equal(np.asarray(listed.activity.states)[:, j], all_states[:, column[u]])
 
 
 @pytest.mark.parametrize("window,periods", [("'all'", [0, 1, 2, 3, 4, 5]), ("'train'", [0, 1, 2, 3]),
@@ -101,7 +102,8 @@ def test_a_run_without_recording_stores_no_activity(tmp_path):
 @pytest.mark.parametrize("overrides,words", [
     (["recording.n_units=101"], "recording.n_units = 101 is not allowed: the reservoir has network.n_neurons = 100"),
     (["recording.n_units=[3, 100]"], "unit indices run from 0 to 99"),
-    (["recording.n_units=3", "recording.units_window=[6]"], "recording.units_window = [6] is not allowed: periods run from 0 to 5"),
+    (["recording.n_units=3", "recording.units_window=[6]"],
+     "recording.units_window = [6] is not allowed: periods run from 0 to 5"),
     (["recording.record_states=true"], "recording.record_states = True is not allowed: needs units to record"),
 ])
 def test_bad_recording_settings_are_one_line_errors(overrides, words):

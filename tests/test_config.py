@@ -185,11 +185,12 @@ def test_every_registered_kind_is_an_allowed_config_value_and_documented():
         assert kind.doc in text
     for name, kind in kinds.MANIPULATIONS.items():
         assert f"| `{name}` | {kind.effect}" in text.replace("\\|", "|")
-    for name, kind in kinds.EFFECTORS.items():
+    for kind in kinds.EFFECTORS.values():
         assert kind.doc in text
 
 
-@pytest.mark.parametrize("key,value", [("state_signal", "'hand'"), ("state_amplitude", "2.0"), ("state_harmonics", "5")])
+@pytest.mark.parametrize("key,value", [("state_signal", "'hand'"), ("state_amplitude", "2.0"),
+                                       ("state_harmonics", "5")])
 def test_a_state_signal_setting_without_the_state_input_is_refused(key, value):
     with pytest.raises(ConfigError, match=f"network.{key} = .* has no effect without network.state_input = true"):
         load_experiment("task1-supertrex", [f"network.{key}={value}"])
