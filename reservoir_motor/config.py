@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import kinds
-from .kinds import HAND_DIMENSIONS
 
 
 class ConfigError(ValueError):

@@ -122,6 +122,14 @@ def provenance() -> dict:
                 numpy_version=np.__version__, numba_version=numba.__version__, h5py_version=h5py.__version__)
 
 
+def root_attributes(config: ExperimentConfig, seed: int, provenance: dict) -> dict:
+    """The root attributes of a run's file (``complete`` false until the file is whole)."""
+    return dict(schema_version=SCHEMA_VERSION, complete=False, experiment=config.name, seed=seed,
+                config_toml=dumps_toml(config.to_dict()), config_digest=config_digest(config),
+                target_files=json.dumps(target_files(config), sort_keys=True),
+                created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **provenance)
+
+
 @dataclass
 class Result:
     """Everything kept from one run of ``config`` with ``seed``."""
@@ -193,12 +201,7 @@ class Result:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
         try:
             with h5py.File(tmp, "w") as f:
-                f.attrs.update(schema_version=SCHEMA_VERSION, complete=False, experiment=self.config.name,
-                               seed=self.seed, config_toml=dumps_toml(self.config.to_dict()),
-                               config_digest=config_digest(self.config),
-                               target_files=json.dumps(target_files(self.config), sort_keys=True),
-                               created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                               **self.provenance)
+                f.attrs.update(root_attributes(self.config, self.seed, self.provenance))
                 g = f.create_group("metrics")
                 for key, value in self.metrics.items():
                     g.attrs[key] = np.nan if value is None else value

@@ -14,13 +14,13 @@ import numpy as np
 
 from . import _kernel as K
 from . import kinds
+from .activity import Activity
+from .checkpoint import Checkpoint, capture
 from .config import ExperimentConfig
+from .continuation import continued_from, restore, target_with_prefix
 from .envs import make_target
 from .kinds import HAND_DIMENSIONS
 from .network import make_network, make_state_input, make_streams, recorded_units
-from .activity import Activity
-from .checkpoint import Checkpoint, capture
-from .continuation import continued_from, restore, target_with_prefix
 from .result import Result, provenance
 
 

@@ -96,10 +96,16 @@ def test_continuing_from_a_file_is_the_uninterrupted_run_and_names_its_source(tm
     assert_same_run(whole, load_result(path))  # a file with checkpoints is an ordinary result
 
 
-TRAINED = ["schedule.n_test_trials=0", "recording.checkpoints=[4]"]
+# a threshold that lets SUPERTREX transfer at this size, so the test output is the mastery pathway's
+TRAINED = ["schedule.n_test_trials=0", "recording.checkpoints=[4]", "rule.transfer_threshold=1.0"]
 
 
-@pytest.mark.parametrize("branch", [
+def branch(*overrides):
+    """SUPERTREX with TRAINED's threshold, at test size."""
+    return small("task1-supertrex", "rule.transfer_threshold=1.0", *overrides)
+
+
+@pytest.mark.parametrize("change", [
     ["schedule.test_feedback='target'"],
     ["schedule.test_feedback='autonomous'"],
     ["schedule.test_feedback='replay'"],
@@ -107,18 +113,27 @@ TRAINED = ["schedule.n_test_trials=0", "recording.checkpoints=[4]"]
     ["schedule.n_train_trials=6", "schedule.n_test_trials=1"],
     ['manipulations=[{kind = "switch_target", start = 4, target = "circle"}]'],
 ], ids=["teacher", "autonomous", "replay", "lesion", "more-training", "new-target"])
-def test_a_branch_is_the_run_of_its_own_config_when_the_two_agree_before_the_checkpoint(branch):
+def test_a_branch_is_the_run_of_its_own_config_when_the_two_agree_before_the_checkpoint(change):
     # a learner trained 4 periods without a test, then tested (or trained on) under another config
     trained = simulate(small("task1-supertrex", *TRAINED), 1)
     assert trained.metrics["n_steps"] == 4 * trained.config.n_period_steps
-    cfg = small("task1-supertrex", *branch)
+    cfg = branch(*change)
     assert_same_run(simulate(cfg, 1), simulate(cfg, 1, start=trained.checkpoints[4]))
+
+
+def test_the_test_modes_of_the_branches_differ():
+    # the branches above compare runs that differ: the three feedbacks give three test outputs
+    trained = simulate(small("task1-supertrex", *TRAINED), 1).checkpoints[4]
+    z = [simulate(branch(f"schedule.test_feedback='{mode}'"), 1, start=trained).traces["z"] for mode in ("target", "autonomous", "replay")]
+    test = slice(4 * trained.config.n_period_steps // trained.config.recording.record_every, None)
+    assert np.any(z[0][test]) and not np.array_equal(z[0][test], z[1][test])
+    assert not np.array_equal(z[0][test], z[2][test]) and not np.array_equal(z[1][test], z[2][test])
 
 
 def test_a_branch_may_change_the_target_from_the_checkpoint_on():
     trained = simulate(small("task1-supertrex", *TRAINED), 1)
-    circle = simulate(small("task1-supertrex", "task.target='circle'"), 1, start=trained.checkpoints[4])
-    butterfly = simulate(small("task1-supertrex"), 1)
+    circle = simulate(branch("task.target='circle'"), 1, start=trained.checkpoints[4])
+    butterfly = simulate(branch(), 1)
     per = trained.config.n_period_steps // trained.config.recording.record_every
     assert np.array_equal(circle.traces["target"][:4 * per], butterfly.traces["target"][:4 * per])
     assert not np.array_equal(circle.traces["target"][4 * per:], butterfly.traces["target"][4 * per:])
@@ -174,7 +189,7 @@ def test_activity_before_the_checkpoint_that_was_not_recorded_is_refused():
     ck = simulate(small("task1-supertrex", *TRAINED), 1).checkpoints[4]
     with pytest.raises(ConfigError, match="recording.n_units = 6 .* before period 4"):
         simulate(small("task1-supertrex", "recording.n_units=6"), 1, start=ck)
-    test_only = small("task1-supertrex", "recording.n_units=6", "recording.units_window='test'")
+    test_only = branch("recording.n_units=6", "recording.units_window='test'")
     assert_same_run(simulate(test_only, 1), simulate(test_only, 1, start=ck))
 
 
@@ -200,3 +215,117 @@ def test_a_file_without_checkpoints_says_how_to_save_them(tmp_path):
     path = simulate(small("task1-force"), 0).save(tmp_path)
     with pytest.raises(ConfigError, match="holds none: save them with recording.checkpoints"):
         load_checkpoint(path)
+
+
+# --- The command line: --from, --period, --checkpoint-every ---------------------------------------------
+
+SMALL_SET = [a for item in ["network.n_neurons=100", "task.duration_ms=40", "schedule.n_train_trials=4",
+                            "schedule.n_test_trials=2", "schedule.replay_lag_trials=2"] for a in ("--set", item)]
+
+
+def run_cli(*args):
+    from reservoir_motor.cli import main
+
+    return main(["run", "task1-supertrex", *SMALL_SET, "--quiet", *args])
+
+
+def test_cli_continues_a_file_from_a_period_under_another_config(tmp_path, capsys):
+    assert run_cli("--set", "recording.checkpoints=[2, 4]", "--out", str(tmp_path / "a")) == 0
+    source = next((tmp_path / "a").glob("*.h5"))
+    assert run_cli("--from", str(source), "--period", "2", "--set", "recording.checkpoints=[2, 4]",
+                   "--set", LESION_AT_3, "--out", str(tmp_path / "b")) == 0
+    continued = load_result(next((tmp_path / "b").glob("*.h5")))
+    cfg = small("task1-supertrex", "recording.checkpoints=[2, 4]", LESION_AT_3)
+    assert_same_run(simulate(cfg, 0), continued)
+    assert continued.provenance["continued_from_period"] == 2
+    assert continued.provenance["continued_from_file"] == str(source)
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--period", "2"], "--period 2 is not allowed without --from"),
+    (["--checkpoint-every", "0"], "--checkpoint-every 0 is not allowed: must be an integer >= 1"),
+    (["--from", "missing.h5"], "does not exist"),
+])
+def test_cli_bad_continuation_options_are_one_line(tmp_path, capsys, args, words):
+    assert run_cli(*args, "--out", str(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
+    assert not list(tmp_path.glob("*.h5"))
+
+
+KILLER = '''
+import os, signal, sys
+from reservoir_motor import cli, progress, resume
+
+mode, at = sys.argv[1], int(sys.argv[2])
+writes = []
+publish, report = resume._publish, progress.RunProgress.__call__
+
+def killing_publish(tmp, path):
+    writes.append(path)
+    if mode == "while-writing" and len(writes) == at:  # the new side file written, not yet renamed
+        os.kill(os.getpid(), signal.SIGKILL)
+    publish(tmp, path)
+
+def killing_report(self, done, total):
+    if mode == "mid-period" and done >= at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    report(self, done, total)
+
+resume._publish, progress.RunProgress.__call__ = killing_publish, killing_report
+sys.exit(cli.main(sys.argv[3:]))
+'''
+
+
+@pytest.mark.parametrize("mode,at,every,resumed", [
+    ("mid-period", 900, 3, 3),     # killed half way through period 4: the side file holds periods 2 and 3
+    ("while-writing", 3, 1, 2),    # killed writing period 3's: the side file of period 2 stands
+], ids=["mid-period", "while-writing"])
+def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path, mode, at, every, resumed):
+    import subprocess
+    import sys
+
+    script = tmp_path / "killer.py"
+    script.write_text(KILLER)
+    out = tmp_path / "out"
+    args = ["run", "task1-supertrex", *SMALL_SET, "--set", "recording.checkpoints=[2]", *UNITS_SET,
+            "--checkpoint-every", str(every), "--out", str(out)]
+    proc = subprocess.run([sys.executable, str(script), mode, str(at), *args], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == -9, proc.stderr  # killed, not finished
+    assert not list(out.glob("*.h5"))
+    (side,) = out.glob("*.h5.resume")
+    assert checkpoint_periods(side) == sorted({2, resumed})
+    with pytest.raises(ConfigError, match="checkpoint file of an unfinished run"):
+        load_result(side)
+
+    assert run_cli("--set", "recording.checkpoints=[2]", *UNITS_SET, "--checkpoint-every", str(every),
+                   "--out", str(out)) == 0
+    (path,) = out.glob("*.h5")
+    assert not list(out.glob("*.resume")) and not list(out.glob(".*.partial"))
+    cfg = small("task1-supertrex", "recording.checkpoints=[2]", *[s for s in UNITS_SET if s != "--set"])
+    whole = simulate(cfg, 0)
+    assert path.name == whole.default_filename()
+    back = load_result(path)
+    assert_same_run(whole, back)
+    assert back.provenance["resumed_from_period"] == resumed and "continued_from_file" not in back.provenance
+    kept = load_checkpoint(path, 2)
+    for name, arr in whole.checkpoints[2].state.items():
+        assert np.array_equal(kept.state[name], arr), name
+    assert checkpoint_periods(path) == [2]
+
+
+UNITS_SET = [a for item in UNITS for a in ("--set", item)]
+
+
+def test_a_side_file_of_another_run_is_refused(tmp_path, capsys):
+    from reservoir_motor.resume import SideFile, side_path
+
+    taken = []
+    simulate(small("task1-supertrex", "rule.kappa=0.3"), 0, checkpoint_every=2, on_checkpoint=taken.append)
+    final = tmp_path / small("task1-supertrex").name
+    out = tmp_path / "x.h5"
+    SideFile(side_path(out), taken[0].config, 0, {}).write({2: taken[0]})
+    assert run_cli("--checkpoint-every", "2", "--out", str(out)) == 2
+    assert "holds the checkpoints of another run" in capsys.readouterr().err
+    assert not final.exists() and not out.exists()
