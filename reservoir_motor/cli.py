@@ -11,15 +11,31 @@ from .config import ConfigError
 
 
 def _cmd_run(args) -> int:
+    from .checkpoint import load_checkpoint
+    from .continuation import continued_from
     from .experiments import load_experiment
     from .progress import RunProgress
+    from .result import result_filename, result_path
+    from .resume import check_every, run_resumable
     from .simulate import simulate
 
+    if args.period is not None and not args.from_:
+        raise ConfigError(f"--period {args.period} is not allowed without --from RESULT.h5 (the file to continue)")
+    if args.checkpoint_every is not None:
+        check_every(args.checkpoint_every)
     config = load_experiment(args.experiment, args.set)
-    bar = RunProgress(f"{config.name} seed {args.seed}", disable=args.quiet)
-    result = simulate(config, args.seed, progress=bar)
-    bar.close()
-    path = result.save(Path(args.out))
+    start = load_checkpoint(args.from_, args.period) if args.from_ else None
+    seed = args.seed if args.seed is not None else (start.seed if start is not None else 0)
+    bar = RunProgress(f"{config.name} seed {seed}", disable=args.quiet)
+    if args.checkpoint_every is not None:
+        out = result_path(args.out, result_filename(config, seed, continued_from(start) if start else None))
+        result, path = run_resumable(config, seed, out, args.checkpoint_every, start=start, progress=bar,
+                                     announce=None if args.quiet or args.json else _stderr)
+        bar.close()
+    else:
+        result = simulate(config, seed, start=start, progress=bar)
+        bar.close()
+        path = result.save(Path(args.out))
     m = result.metrics
     if args.json:
         print(json.dumps(result.summary(path)))
@@ -29,7 +45,7 @@ def _cmd_run(args) -> int:
         else:
             verdict = (f"deviation {m['deviation']:.4g} (median {m['deviation_median']:.4g}, within-run std "
                        f"{m['deviation_std']:.3g}), {'satisfactory' if m['satisfactory'] else 'NOT satisfactory'}")
-        print(f"{config.name} seed {args.seed}: {verdict}; {m['wall_s']:.1f} s\nwrote {path}")
+        print(f"{config.name} seed {seed}: {verdict}; {m['wall_s']:.1f} s\nwrote {path}")
     if args.plot:
         from .plotting import plot_run
 
@@ -38,6 +54,10 @@ def _cmd_run(args) -> int:
         if not args.quiet and not args.json:
             print(f"wrote {fig_path}")
     return 0
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def _cmd_list(args) -> int:
@@ -215,9 +235,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="simulate one experiment and write its HDF5 result")
     p.add_argument("experiment", help="a name from `reservoir-motor list` or a path to a TOML file")
-    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--seed", type=_seed, help="default 0, or the checkpoint's seed with --from")
     add_set(p)
     p.add_argument("--out", default="results", help="output directory or .h5 file (default: results/)")
+    p.add_argument("--from", dest="from_", metavar="RESULT.h5",
+                   help="continue the learner saved in this file's checkpoint under EXPERIMENT (docs/checkpoints.md)")
+    p.add_argument("--period", type=int, metavar="K",
+                   help="with --from: the checkpoint at period K (default: the last)")
+    p.add_argument("--checkpoint-every", type=int, metavar="K",
+                   help="write the run's state every K periods into OUT.h5.resume; the same command run again "
+                        "after a kill resumes from it")
     p.add_argument("--plot", action="store_true", help="also write the run figure next to the result")
     p.add_argument("--json", action="store_true", help="print one JSON line with the summary on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")

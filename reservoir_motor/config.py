@@ -297,6 +297,14 @@ def _parse_units(value):
     return _index_list(value)
 
 
+def _parse_periods(value) -> tuple:
+    """Distinct period numbers >= 1 (a checkpoint after 0 periods would be the untrained network)."""
+    periods = _index_list(value)
+    if 0 in periods:
+        raise ValueError
+    return periods
+
+
 def _parse_window(value):
     if isinstance(value, str):
         if value not in ("all", "train", "test"):
@@ -326,6 +334,11 @@ class RecordingConfig(_Section):
                               "(counted from 0 at the start of the run)", parse=_parse_window, added=True,
                               allowed="'all', 'train', 'test' or a list of distinct period indices >= 0")
     record_states: bool = _f(False, "record the states x of the same units too", added=True)
+    checkpoints: object = _f((), "periods K at which the full learner state is saved into the result file, to "
+                             "continue or branch from (docs/checkpoints.md): checkpoint K is the state after K "
+                             "periods, at the start of period K, from 1 to the number of periods; each holds P "
+                             "(8 N^2 bytes, 8 MB at N = 1000)", parse=_parse_periods, added=True,
+                             allowed="a list of distinct period numbers >= 1")
 
     def _check(self):
         if self.n_units == 0 and self.record_states:
@@ -458,6 +471,9 @@ class ExperimentConfig:
         if isinstance(rec.units_window, tuple) and max(rec.units_window) >= total:
             raise ConfigError(f"recording.units_window = {list(rec.units_window)} is not allowed: periods run from 0 "
                               f"to {total - 1}")
+        if rec.checkpoints and max(rec.checkpoints) > total:
+            raise ConfigError(f"recording.checkpoints = {list(rec.checkpoints)} is not allowed: checkpoint K is the "
+                              f"state after K periods, from 1 to the run's {total} periods")
 
     def manipulation_steps(self, m: Manipulation) -> tuple[int, int]:
         """The [start, stop) steps of a manipulation."""
@@ -508,7 +524,8 @@ class ExperimentConfig:
         out.pop("name"), out.pop("description")
         for sec, cls in SECTIONS.items():
             for f in dataclasses.fields(cls):
-                if f.metadata.get("added") and getattr(getattr(self, sec), f.name) == f.default:
+                default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+                if f.metadata.get("added") and getattr(getattr(self, sec), f.name) == default:
                     out[sec].pop(f.name)
         return out
 

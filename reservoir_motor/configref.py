@@ -63,6 +63,8 @@ def _default(f: dataclasses.Field):
 
 
 def _allowed(meta, ftype: str) -> str:
+    if meta["allowed"]:  # a field of two shapes says what it accepts
+        return meta["allowed"]
     if meta["choices"]:
         return "one of " + ", ".join(f"`{_toml_value(c)}`" for c in meta["choices"])
     if ftype == "bool":

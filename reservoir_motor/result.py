@@ -12,6 +12,8 @@ File layout (schema 1)::
                       norm_exploratory, norm_mastery, gate   (every record_every steps);
                       period_distance: the mean distance of every complete period (every step counted)
     /weights/*        w_exploratory, w_mastery (n_out x N, at the end of the run)
+/activity/*       the recorded units (``activity.py``), when recorded
+/checkpoints/period<K>/   the learner's state after K periods (``checkpoint.py``), when saved
 
 Files are written under a temporary name and renamed when complete, so a file with the final name is
 always whole.
@@ -120,6 +122,14 @@ def provenance() -> dict:
                 numpy_version=np.__version__, numba_version=numba.__version__, h5py_version=h5py.__version__)
 
 
+def root_attributes(config: ExperimentConfig, seed: int, provenance: dict) -> dict:
+    """The root attributes of a run's file (``complete`` false until the file is whole)."""
+    return dict(schema_version=SCHEMA_VERSION, complete=False, experiment=config.name, seed=seed,
+                config_toml=dumps_toml(config.to_dict()), config_digest=config_digest(config),
+                target_files=json.dumps(target_files(config), sort_keys=True),
+                created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **provenance)
+
+
 @dataclass
 class Result:
     """Everything kept from one run of ``config`` with ``seed``."""
@@ -131,6 +141,7 @@ class Result:
     weights: dict = field(repr=False)
     provenance: dict = field(default_factory=dict, repr=False)
     activity: Activity | None = field(default=None, repr=False)  # recorded units, if any
+    checkpoints: dict = field(default_factory=dict, repr=False)  # period -> checkpoint.Checkpoint, if saved
 
     @property
     def deviation(self):
@@ -172,7 +183,7 @@ class Result:
                    provenance=provenance, activity=activity)
 
     def default_filename(self) -> str:
-        return f"{self.config.name}-{config_digest(self.config)}-seed{self.seed}.h5"
+        return result_filename(self.config, self.seed, self.provenance)
 
     def summary(self, path=None) -> dict:
         """The one-line summary printed by ``reservoir-motor run --json``."""
@@ -185,20 +196,12 @@ class Result:
         """Write the result to ``path`` (a ``.h5`` file, or a directory for the default name), atomically."""
         import h5py
 
-        path = Path(path)
-        if path.is_dir() or path.suffix == "":
-            path.mkdir(parents=True, exist_ok=True)
-            path = path / self.default_filename()
+        path = result_path(path, self.default_filename())
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
         try:
             with h5py.File(tmp, "w") as f:
-                f.attrs.update(schema_version=SCHEMA_VERSION, complete=False, experiment=self.config.name,
-                               seed=self.seed, config_toml=dumps_toml(self.config.to_dict()),
-                               config_digest=config_digest(self.config),
-                               target_files=json.dumps(target_files(self.config), sort_keys=True),
-                               created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                               **self.provenance)
+                f.attrs.update(root_attributes(self.config, self.seed, self.provenance))
                 g = f.create_group("metrics")
                 for key, value in self.metrics.items():
                     g.attrs[key] = np.nan if value is None else value
@@ -208,6 +211,10 @@ class Result:
                         g.create_dataset(key, data=arr, compression="gzip", compression_opts=4, shuffle=True)
                 if self.activity is not None:
                     self.activity.save(f)
+                if self.checkpoints:
+                    g = f.create_group("checkpoints")
+                    for period in sorted(self.checkpoints):
+                        self.checkpoints[period].write(g)
                 f.attrs["complete"] = True
             os.replace(tmp, path)
         finally:
@@ -216,12 +223,31 @@ class Result:
         return path
 
 
+def result_filename(config: ExperimentConfig, seed: int, provenance: dict | None = None) -> str:
+    """``<experiment>-<digest>-seed<seed>.h5``; a run continued from a checkpoint adds
+    ``-from-<digest of the checkpoint's run>-period<K>``, so it never takes the name of a run from step 0."""
+    name = f"{config.name}-{config_digest(config)}-seed{seed}"
+    if provenance and "continued_from_digest" in provenance:
+        name += f"-from-{provenance['continued_from_digest']}-period{provenance['continued_from_period']}"
+    return name + ".h5"
+
+
+def result_path(out, filename: str) -> Path:
+    """``out`` itself when it names a file, else ``out / filename`` (the directory is created)."""
+    out = Path(out)
+    if out.is_dir() or out.suffix == "":
+        out.mkdir(parents=True, exist_ok=True)
+        return out / filename
+    return out
+
+
 @contextmanager
-def open_result(path):
+def open_result(path, *, side_file_ok=False):
     """The HDF5 file of a complete result written by :meth:`Result.save`, open for reading.
 
     Raises ``ConfigError`` with one line naming the file when it is missing, not HDF5, an HDF5 file
-    without a result's attributes, of another schema, or incomplete.
+    without a result's attributes, of another schema, or incomplete. The checkpoint file of an unfinished
+    run (``resume.py``) is refused too unless ``side_file_ok``.
     """
     import h5py
 
@@ -242,16 +268,24 @@ def open_result(path):
                               f"version reads schema {SCHEMA_VERSION}")
         if not f.attrs.get("complete", False):
             raise ConfigError(f"{name} is not a complete reservoir-motor result (its run did not finish writing)")
+        if f.attrs.get("checkpoint_file", False) and not side_file_ok:
+            raise ConfigError(f"{name} is the checkpoint file of an unfinished run, not a result: run its command "
+                              "again to resume it, or continue from it with --from")
         yield f
+
+
+def stored_config(path, f) -> ExperimentConfig:
+    """The config of the result file ``path``, open as ``f``."""
+    try:
+        return ExperimentConfig.from_dict(loads_toml(f.attrs["config_toml"]))
+    except ConfigError as exc:  # e.g. its target curve file is no longer there
+        raise ConfigError(f"{str(path)!r}: the stored config is not valid here: {exc}") from None
 
 
 def load_result(path) -> Result:
     """Read a result file written by :meth:`Result.save`; refuses incomplete or foreign files."""
     with open_result(path) as f:
-        try:
-            config = ExperimentConfig.from_dict(loads_toml(f.attrs["config_toml"]))
-        except ConfigError as exc:  # e.g. its target curve file is no longer there
-            raise ConfigError(f"{str(path)!r}: the stored config is not valid here: {exc}") from None
+        config = stored_config(path, f)
         metrics = {}
         for key, value in f["metrics"].attrs.items():
             value = value.item() if isinstance(value, np.generic) else value
@@ -261,8 +295,10 @@ def load_result(path) -> Result:
         traces = {k: v[()] for k, v in f["traces"].items()}
         weights = {k: v[()] for k, v in f["weights"].items()}
         prov_keys = ("package_version", "git_commit", "python_version", "numpy_version", "numba_version",
-                     "h5py_version", "created_utc")
+                     "h5py_version", "created_utc", "continued_from_file", "continued_from_digest",
+                     "continued_from_experiment", "continued_from_config_toml")
         prov = {k: str(f.attrs[k]) for k in prov_keys if k in f.attrs}
+        prov.update({k: int(f.attrs[k]) for k in ("continued_from_period", "resumed_from_period") if k in f.attrs})
         if "target_files" in f.attrs:  # absent from files written before it was recorded
             prov["target_files"] = json.loads(f.attrs["target_files"])
         return Result(config=config, seed=int(f.attrs["seed"]), metrics=metrics, traces=traces,

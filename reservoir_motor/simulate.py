@@ -1,6 +1,8 @@
 """Run one experiment: validate, prepare arrays, call the compiled loop, summarise.
 
 ``simulate(config, seed)`` is a pure function of its arguments: the same pair gives the same numbers.
+``simulate(config, seed, start=checkpoint)`` continues a saved learner (``checkpoint.py``); under the
+checkpoint's own config it gives the numbers of the uninterrupted run.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import numpy as np
 from . import _kernel as K
 from . import kinds
 from .activity import Activity
+from .checkpoint import Checkpoint, capture
 from .config import ExperimentConfig
+from .continuation import continued_from, restore, target_with_prefix
 from .envs import make_target
 from .kinds import HAND_DIMENSIONS
 from .network import make_network, make_state_input, make_streams, recorded_units
@@ -21,8 +25,10 @@ from .result import Result, provenance
 
 
 def _replay_steps(config: ExperimentConfig) -> int:
-    """Length of the replay buffer: only a replaying test needs more than one slot."""
-    return config.replay_lag_steps if config.schedule.test_feedback == "replay" else 1
+    """Length of the replay buffer: a replaying test needs the last training periods; so does a run that saves
+    checkpoints, which may be continued with a replaying test. Otherwise one slot (the buffer is not read)."""
+    keep = config.schedule.test_feedback == "replay" or config.recording.checkpoints
+    return config.replay_lag_steps if keep else 1
 
 
 def _transfer_moves(config: ExperimentConfig) -> bool:
@@ -141,8 +147,19 @@ def target_trace(schedule: np.ndarray, targets: np.ndarray, n_period_steps: int,
     return targets[curve, steps % n_period_steps]
 
 
-def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, int], None] | None = None,
-             n_chunks: int = 50) -> Result:
+def _capture_periods(config: ExperimentConfig, first: int, every: int) -> tuple[set, set]:
+    """The periods >= ``first`` whose checkpoint the run keeps (``recording.checkpoints``) and those it hands to
+    ``on_checkpoint`` (those and every ``every``-th before the last)."""
+    n_periods = config.schedule.n_train_trials + config.schedule.n_test_trials
+    kept = {k for k in config.recording.checkpoints if k >= first}
+    handed = {k for k in kept if k > first} | ({k for k in range(every, n_periods, every) if k > first}
+                                              if every else set())
+    return kept, handed
+
+
+def simulate(config: ExperimentConfig, seed: int, *, start: Checkpoint | None = None,
+             progress: Callable[[int, int], None] | None = None, n_chunks: int = 50, checkpoint_every: int = 0,
+             on_checkpoint: Callable[[Checkpoint], None] | None = None) -> Result:
     """Simulate one run of ``config`` with ``seed`` and return its :class:`Result`.
 
     Parameters
@@ -151,16 +168,29 @@ def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, in
         A validated experiment.
     seed : int
         Seeds the network, initial state, reservoir noise and exploration streams.
+    start : Checkpoint, optional
+        Continue this saved learner (``load_checkpoint``, or ``result.checkpoints[K]`` of a run in memory) from
+        its period K under ``config``: the steps before K are the checkpoint's run, ``config`` acts from K on.
+        A config or seed that does not continue it (another network, seed, rule, ...) raises ``ConfigError``.
     progress : callable, optional
-        Called as ``progress(steps_done, n_steps)``: once with 0 when the compiled loop is ready (compiled
-        or loaded from the cache), then after every chunk.
+        Called as ``progress(steps_done, n_steps)``: once when the compiled loop is ready (compiled or loaded
+        from the cache; with the checkpoint's step as done when continuing), then after every chunk.
     n_chunks : int
         The run is cut into this many calls of the compiled loop, only to report progress.
+    checkpoint_every : int
+        With ``on_checkpoint``: also take a checkpoint every this many periods (0: none).
+    on_checkpoint : callable, optional
+        Called with every checkpoint taken after the start (those of ``recording.checkpoints`` and every
+        ``checkpoint_every``-th period), e.g. to write it to disk as the run goes (``resume.py``).
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed = {seed!r} is not allowed: must be an integer >= 0")
+    every_ok = isinstance(checkpoint_every, (int, np.integer)) and not isinstance(checkpoint_every, bool)
+    if not every_ok or checkpoint_every < 0:
+        raise ValueError(f"checkpoint_every = {checkpoint_every!r} is not allowed: must be an integer >= 0 (periods)")
     t0 = time.perf_counter()
-    streams = make_streams(int(seed))
+    seed = int(seed)
+    streams = make_streams(seed)
     net = make_network(config, streams)
     schedule, targets = schedule_rows(config)
     Q_state, state_signal = make_state_input(config, streams)
@@ -174,27 +204,54 @@ def simulate(config: ExperimentConfig, seed: int, *, progress: Callable[[int, in
                     arm_lengths=np.asarray(config.task.arm_lengths, dtype=np.float64),
                     units=units, unit_offsets=offsets)
 
+    def target_at(at_steps):
+        return target_trace(schedule, targets, config.n_period_steps, at_steps)
+
+    prov, origin, first_step, replay_valid_from = provenance(), {}, 0, 0
+    if start is not None:
+        replay_valid_from = restore(start, config, seed, state, rec, streams, units=units, sample_steps=steps)
+        target_at = target_with_prefix(start, target_at, config.recording.record_every)
+        origin = continued_from(start)
+        prov.update(origin)
+        first_step = start.step
+
     def advance(s0, s1):
         return K.run_steps(int(s0), int(s1), params, fixed, state, rec, streams["reservoir_noise"],
                            streams["exploration"])
 
+    per, n_steps = config.n_period_steps, config.n_steps
+    kept, handed = _capture_periods(config, first_step // per, checkpoint_every if on_checkpoint else 0)
+    checkpoints = {}
+
+    def take(step):
+        period = step // per
+        if step % per or period not in kept | handed:
+            return
+        ck = capture(config, seed, period, state, streams, rec, units=units, sample_steps=steps, target_at=target_at,
+                     replay_valid_from=replay_valid_from, origin=origin)
+        if period in kept:
+            checkpoints[period] = ck
+        if period in handed and on_checkpoint is not None:
+            on_checkpoint(ck)
+
     advance(0, 0)  # compiles (or loads from the cache) before the progress clock starts
-    n_steps = config.n_steps
     if progress is not None:
-        progress(0, n_steps)
-    bounds = np.unique(np.linspace(0, n_steps, max(1, n_chunks) + 1).astype(np.int64))
-    done = 0
+        progress(first_step, n_steps)
+    take(first_step)
+    # chunk bounds: the progress reports', and every checkpoint step
+    bounds = np.unique(np.concatenate([np.linspace(0, n_steps, max(1, n_chunks) + 1).astype(np.int64),
+                                       [k * per for k in kept | handed], [first_step]]))
+    bounds = bounds[bounds >= first_step]
     for s0, s1 in zip(bounds[:-1], bounds[1:], strict=True):
         done = advance(s0, s1)
         if progress is not None:
             progress(int(done), n_steps)
         if done < s1:
             break
+        take(int(s1))
     diverged_step = int(state.scalars[K.S_DIVERGED])
-
-    def target_at(steps):
-        return target_trace(schedule, targets, config.n_period_steps, steps)
-
     activity = Activity.from_record(config, units, steps, rec, diverged_step)
-    return Result.from_run(config, int(seed), rec, state, target_at, diverged_step=diverged_step,
-                           wall_s=time.perf_counter() - t0, provenance=provenance(), activity=activity)
+    result = Result.from_run(config, seed, rec, state, target_at, diverged_step=diverged_step,
+                             wall_s=time.perf_counter() - t0, provenance=prov, activity=activity)
+    result.checkpoints = checkpoints
+    return result

@@ -68,9 +68,9 @@ def test_storage_diverged_run_round_trips_with_none_deviation(tmp_path):
     assert back.metrics["diverged_step"] == res.metrics["diverged_step"]
 
 
-#: Keys added after results were first named by their digest (recording of units, the state signal); at their defaults
-#: they must not enter it.
-ADDED_KEYS = {"recording": ("n_units", "units_every", "units_window", "record_states"),
+#: Keys added after results were first named by their digest (recording of units, checkpoints, the state
+#: signal); at their defaults they must not enter it.
+ADDED_KEYS = {"recording": ("n_units", "units_every", "units_window", "record_states", "checkpoints"),
               "network": ("state_signal", "state_amplitude", "state_harmonics")}
 
 
