@@ -99,6 +99,7 @@ def run_resumable(config: ExperimentConfig, seed: int, out_path, every: int, *, 
 
     check_every(every)
     side = side_path(out_path)
+    side.parent.mkdir(parents=True, exist_ok=True)  # the result's directory may not exist yet
     origin = continued_from(start) if start is not None else {}
     kept, resumed = {}, None
     if side.exists():

@@ -333,3 +333,10 @@ def test_a_side_file_of_another_run_is_refused(tmp_path, capsys):
     assert run_cli("--checkpoint-every", "2", "--out", str(out)) == 2
     assert "holds the checkpoints of another run" in capsys.readouterr().err
     assert not final.exists() and not out.exists()
+
+
+def test_checkpoint_every_into_a_directory_that_does_not_exist_yet(tmp_path):
+    out = tmp_path / "new" / "run.h5"
+    assert run_cli("--checkpoint-every", "2", "--out", str(out)) == 0
+    assert_same_run(simulate(small("task1-supertrex"), 0), load_result(out))
+    assert not list(out.parent.glob("*.resume"))
