@@ -118,10 +118,17 @@ def execute_tree(jobs: list) -> list[dict]:
     """
     from .prefix import plan_tree
 
-    runs = [Run(ExperimentConfig.from_dict(c), seed, Path(path)) for c, seed, path in jobs]
-    statuses = {str(r.path): {"path": str(r.path), "status": "done", "skipped": True, "steps_simulated": 0,
-                              "steps_independent": 0} for r in runs if r.path.exists()}
-    todo = [r for r in runs if not r.path.exists()]  # e.g. a retried task: its finished runs are not redone
+    statuses, todo = {}, []
+    for config_dict, seed, path in jobs:
+        path = Path(path)
+        if path.exists():  # e.g. in a retried task: its finished runs are not redone
+            statuses[str(path)] = {"path": str(path), "status": "done", "skipped": True, "steps_simulated": 0,
+                                   "steps_independent": 0}
+            continue
+        try:  # the config is checked again here: e.g. its target file may have gone
+            todo.append(Run(ExperimentConfig.from_dict(config_dict), seed, path))
+        except Exception as exc:  # noqa: BLE001 - recorded, the others go on
+            statuses[str(path)] = _failed(path, config_dict["name"], seed, exc)
     for tree in plan_tree(todo):
         captured, waiting = {}, {}
         for node in tree:
@@ -138,7 +145,7 @@ def execute_tree(jobs: list) -> list[dict]:
                 waiting[node.parent] -= 1
                 if not waiting[node.parent]:
                     captured.pop(node.parent)  # its last child has started: free its checkpoints
-    return [statuses[str(r.path)] for r in runs]
+    return [statuses[str(path)] for _, _, path in jobs]
 
 
 def _execute_one(run: Run, start, parent: str | None, needs: list, captured: dict) -> dict:
@@ -163,13 +170,17 @@ def _execute_one(run: Run, start, parent: str | None, needs: list, captured: dic
                 "shared_prefix_from": parent}
     except Exception as exc:  # noqa: BLE001 - a failing run is recorded and the sweep goes on
         captured.clear()  # its children start from step 0
-        record = {"experiment": run.config.name, "seed": run.seed, "error": repr(exc),
-                  "traceback": traceback.format_exc()}
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.failed.partial")
-        tmp.write_text(json.dumps(record, indent=1))
-        os.replace(tmp, run.failed_path)
-        return {"path": str(path), "status": "failed", "skipped": False, "error": repr(exc), "steps_simulated": 0,
-                "steps_independent": 0}
+        return _failed(path, run.config.name, run.seed, exc)
+
+
+def _failed(path: Path, experiment: str, seed: int, exc: Exception) -> dict:
+    """Write the failure record of the run of ``path`` (inside the ``except`` that caught ``exc``)."""
+    record = {"experiment": experiment, "seed": seed, "error": repr(exc), "traceback": traceback.format_exc()}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.failed.partial")
+    tmp.write_text(json.dumps(record, indent=1))
+    os.replace(tmp, path.with_suffix(".failed.json"))
+    return {"path": str(path), "status": "failed", "skipped": False, "error": repr(exc), "steps_simulated": 0,
+            "steps_independent": 0}
 
 
 def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=None, scheduler=None,
@@ -218,6 +229,14 @@ def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=Non
         statuses[res["path"]] = res
     bar.close()
     return [statuses[str(r.path)] for r in runs]
+
+
+def steps_line(statuses: list[dict]) -> str:
+    """The steps the sweep simulated, beside those of independent runs, e.g. for its summary line."""
+    done = sum(s["steps_simulated"] for s in statuses)
+    independent = sum(s["steps_independent"] for s in statuses)
+    saved = f" ({100 * (1 - done / independent):.1f} % fewer)" if independent else ""
+    return f"{done} steps simulated, {independent} as independent runs{saved}"
 
 
 def _run_local(jobs, workers, bar):
