@@ -147,8 +147,9 @@ def steps_of(statuses):
 def test_a_sharing_sweep_writes_the_files_of_independent_runs_in_fewer_steps(tmp_path):
     experiments = ["task1-supertrex", lesion_file(tmp_path), *mode_files(tmp_path)]
     seeds = [0, 1]
-    shared = run_sweep(experiments, seeds, tmp_path / "shared", overrides=SMALL, workers=2, progress=False)
-    alone = run_sweep(experiments, seeds, tmp_path / "alone", overrides=SMALL, workers=2, progress=False,
+    units = SMALL + ["recording.n_units=12", "recording.units_every=3", "recording.record_states=true"]
+    shared = run_sweep(experiments, seeds, tmp_path / "shared", overrides=units, workers=2, progress=False)
+    alone = run_sweep(experiments, seeds, tmp_path / "alone", overrides=units, workers=2, progress=False,
                       share=False)
     assert_same_files(tmp_path / "shared", tmp_path / "alone")
     # expected from the configs: per seed, the control runs whole; the lesion continues from period 3; the
@@ -166,7 +167,7 @@ def test_a_sharing_sweep_writes_the_files_of_independent_runs_in_fewer_steps(tmp
     with_prov = load_result(continued[0]["path"])
     assert with_prov.provenance.keys().isdisjoint({"continued_from_file", "continued_from_period"})
     # run again: nothing is left to simulate
-    again = run_sweep(experiments, seeds, tmp_path / "shared", overrides=SMALL, workers=2, progress=False)
+    again = run_sweep(experiments, seeds, tmp_path / "shared", overrides=units, workers=2, progress=False)
     assert all(s["skipped"] for s in again) and steps_of(again) == 0
 
 
@@ -248,3 +249,15 @@ def test_a_sharing_sweep_on_dask_writes_the_files_of_independent_runs(tmp_path, 
     run_sweep(experiments, [0, 1], tmp_path / "alone", overrides=SMALL, workers=2, progress=False, share=False)
     assert_same_files(tmp_path / "dask", tmp_path / "alone")
     assert sum(bool(s["shared_prefix_from"]) for s in statuses) == 4
+
+
+def test_the_outcomes_study_plans_a_quarter_fewer_steps_as_the_docs_say(tmp_path):
+    from reservoir_motor.outcomes import experiments
+    from reservoir_motor.prefix import planned_steps
+
+    runs = plan(experiments(), [0, 1], tmp_path)  # the full-size configs, planned only
+    shared, independent = planned_steps(runs, plan_tree(runs))
+    fewer = 100 * (1 - shared / independent)
+    assert fewer >= 25
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "parameter-studies.md").read_text()
+    assert f"the plan simulates {fewer:.1f} % fewer" in docs.replace("\n", " ")
