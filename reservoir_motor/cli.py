@@ -132,7 +132,7 @@ def _cmd_animate(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from .sweep import parse_grid, parse_seeds, run_sweep
+    from .sweep import parse_grid, parse_seeds, run_sweep, steps_line
 
     if args.workers is not None and args.scheduler:
         raise ConfigError("--workers and --scheduler exclude each other: local processes or a Dask cluster")
@@ -140,10 +140,11 @@ def _cmd_sweep(args) -> int:
         raise ConfigError(f"--workers {args.workers} is not allowed: must be an integer >= 1")
     statuses = run_sweep(args.experiments, parse_seeds(args.seeds), Path(args.out), grid=parse_grid(args.grid),
                          overrides=args.set, workers=args.workers, scheduler=args.scheduler,
-                         retry_failed=args.retry_failed, progress=not args.quiet)
+                         retry_failed=args.retry_failed, progress=not args.quiet, share=not args.no_share)
     failed = sum(s["status"] == "failed" for s in statuses)
     if not args.quiet:
-        print(f"{len(statuses)} runs in {args.out}: {len(statuses) - failed} complete, {failed} failed")
+        print(f"{len(statuses)} runs in {args.out}: {len(statuses) - failed} complete, {failed} failed; "
+              f"{steps_line(statuses)}")
     return 1 if failed else 0
 
 
@@ -179,7 +180,7 @@ def _cmd_outcomes(args) -> int:
     ids = select([i.strip() for i in args.only.split(",")] if args.only else None)  # checked before any run
     if args.run:
         run_sweep(experiments(ids), parse_seeds(args.seeds), Path(args.directory), overrides=args.set,
-                  workers=args.workers, progress=not args.json)
+                  workers=args.workers, progress=not args.json, share=not args.no_share)
     elif not Path(args.directory).is_dir():
         raise ConfigError(f"{args.directory!r} is not a directory of results (add --run to simulate them)")
     rows = evaluate(args.directory, ids)
@@ -233,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config key, e.g. network.n_neurons=300 (repeatable)")
 
+    def add_no_share(p):
+        p.add_argument("--no-share", action="store_true", help="simulate every run from step 0, also the "
+                       "periods it shares with another run of its seed (the files are the same either way)")
+
     p = sub.add_parser("run", help="simulate one experiment and write its HDF5 result")
     p.add_argument("experiment", help="a name from `reservoir-motor list` or a path to a TOML file")
     p.add_argument("--seed", type=_seed, help="default 0, or the checkpoint's seed with --from")
@@ -280,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     p.add_argument("--scheduler", help="a Dask scheduler address, tcp://HOST:PORT, instead of local processes")
     p.add_argument("--retry-failed", action="store_true", help="run again the runs that raised last time")
+    add_no_share(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_sweep)
 
@@ -302,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", default="0:11", help="seeds for --run (default 0:11)")
     p.add_argument("--workers", type=int)
     p.add_argument("--json", action="store_true", help="one JSON list of the comparisons")
+    add_no_share(p)
     add_set(p)
     p.set_defaults(func=_cmd_outcomes)
 

@@ -8,7 +8,7 @@ checkpoint's own config it gives the numbers of the uninterrupted run.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -24,10 +24,11 @@ from .network import make_network, make_state_input, make_streams, recorded_unit
 from .result import Result, provenance
 
 
-def _replay_steps(config: ExperimentConfig) -> int:
+def _replay_steps(config: ExperimentConfig, keep_replay: bool = False) -> int:
     """Length of the replay buffer: a replaying test needs the last training periods; so does a run that saves
-    checkpoints, which may be continued with a replaying test. Otherwise one slot (the buffer is not read)."""
-    keep = config.schedule.test_feedback == "replay" or config.recording.checkpoints
+    checkpoints, which may be continued with a replaying test (or is asked to ``keep_replay``). Otherwise one
+    slot: the buffer is not read, and its length changes no number of the run."""
+    keep = keep_replay or config.schedule.test_feedback == "replay" or config.recording.checkpoints
     return config.replay_lag_steps if keep else 1
 
 
@@ -43,7 +44,7 @@ def _transfer_moves(config: ExperimentConfig) -> bool:
     return config.rule.transfer == "move"
 
 
-def kernel_params(config: ExperimentConfig) -> K.Params:
+def kernel_params(config: ExperimentConfig, keep_replay: bool = False) -> K.Params:
     """The scalars of the compiled loop, from a validated config."""
     net, rule, sched, recd = config.network, config.rule, config.schedule, config.recording
     kind = kinds.RULES[rule.name]
@@ -52,7 +53,7 @@ def kernel_params(config: ExperimentConfig) -> K.Params:
         effector=kinds.EFFECTORS[config.task.effector].code,
         test_feedback=kinds.FEEDBACK[sched.test_feedback],
         n_train_steps=config.n_train_steps, n_period_steps=config.n_period_steps,
-        replay_lag=_replay_steps(config), rls_every=rule.rls_every,
+        replay_lag=_replay_steps(config, keep_replay), rls_every=rule.rls_every,
         record_every=recd.record_every, units_every=recd.units_every,
         dt_over_tau=net.dt_ms / net.tau_ms, noise_amplitude=net.noise_amplitude,
         state_source={"hand": K.STATE_HAND, "target": K.STATE_TARGET}.get(net.state_signal, K.STATE_TABLE),
@@ -69,7 +70,7 @@ def kernel_params(config: ExperimentConfig) -> K.Params:
     )
 
 
-def initial_state(config: ExperimentConfig, x0: np.ndarray) -> K.State:
+def initial_state(config: ExperimentConfig, x0: np.ndarray, keep_replay: bool = False) -> K.State:
     """Fresh state arrays: r(0) = tanh(x(0)) without noise, zero readouts, P = I / gamma."""
     n, n_out = config.network.n_neurons, config.task.n_outputs
     scalars = np.zeros(K.N_SCALARS)
@@ -82,7 +83,7 @@ def initial_state(config: ExperimentConfig, x0: np.ndarray) -> K.State:
         zbar_total=np.zeros(n_out), hand=np.zeros(2), W_exp=np.zeros((n_out, n)), W_mst=np.zeros((n_out, n)),
         P=np.eye(n) / config.network.rls_regularisation if needs_p else np.zeros((1, 1)),
         k=np.zeros(n), pend_k=np.zeros(n),
-        replay=np.zeros((_replay_steps(config), n_out)),
+        replay=np.zeros((_replay_steps(config, keep_replay), n_out)),
         scalars=scalars, mods=np.array(K.NEUTRAL),
     )
 
@@ -147,19 +148,20 @@ def target_trace(schedule: np.ndarray, targets: np.ndarray, n_period_steps: int,
     return targets[curve, steps % n_period_steps]
 
 
-def _capture_periods(config: ExperimentConfig, first: int, every: int) -> tuple[set, set]:
+def _capture_periods(config: ExperimentConfig, first: int, every: int, at=()) -> tuple[set, set]:
     """The periods >= ``first`` whose checkpoint the run keeps (``recording.checkpoints``) and those it hands to
-    ``on_checkpoint`` (those and every ``every``-th before the last)."""
+    ``on_checkpoint`` (those, every ``every``-th before the last, and those of ``at``)."""
     n_periods = config.schedule.n_train_trials + config.schedule.n_test_trials
     kept = {k for k in config.recording.checkpoints if k >= first}
     handed = {k for k in kept if k > first} | ({k for k in range(every, n_periods, every) if k > first}
-                                              if every else set())
+                                              if every else set()) | {int(k) for k in at if first < k <= n_periods}
     return kept, handed
 
 
 def simulate(config: ExperimentConfig, seed: int, *, start: Checkpoint | None = None,
              progress: Callable[[int, int], None] | None = None, n_chunks: int = 50, checkpoint_every: int = 0,
-             on_checkpoint: Callable[[Checkpoint], None] | None = None) -> Result:
+             on_checkpoint: Callable[[Checkpoint], None] | None = None, capture_at: Iterable[int] = (),
+             keep_replay: bool = False) -> Result:
     """Simulate one run of ``config`` with ``seed`` and return its :class:`Result`.
 
     Parameters
@@ -182,6 +184,12 @@ def simulate(config: ExperimentConfig, seed: int, *, start: Checkpoint | None = 
     on_checkpoint : callable, optional
         Called with every checkpoint taken after the start (those of ``recording.checkpoints`` and every
         ``checkpoint_every``-th period), e.g. to write it to disk as the run goes (``resume.py``).
+    capture_at : iterable of int
+        With ``on_checkpoint``: also take a checkpoint at these periods (after the start), e.g. those other
+        runs of a sweep continue from (``prefix.py``).
+    keep_replay : bool
+        Keep the whole replay buffer in the checkpoints, so that a replaying test may continue from them
+        (changes no number of this run).
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed = {seed!r} is not allowed: must be an integer >= 0")
@@ -194,8 +202,8 @@ def simulate(config: ExperimentConfig, seed: int, *, start: Checkpoint | None = 
     net = make_network(config, streams)
     schedule, targets = schedule_rows(config)
     Q_state, state_signal = make_state_input(config, streams)
-    params = kernel_params(config)
-    state = initial_state(config, net.x0)
+    params = kernel_params(config, keep_replay)
+    state = initial_state(config, net.x0, keep_replay)
     units, offsets = recorded_units(config, streams), unit_offsets(config)
     steps = sample_steps(config, offsets)  # the step of every activity row
     rec = empty_record(config, units.size, steps.size)
@@ -220,7 +228,8 @@ def simulate(config: ExperimentConfig, seed: int, *, start: Checkpoint | None = 
                            streams["exploration"])
 
     per, n_steps = config.n_period_steps, config.n_steps
-    kept, handed = _capture_periods(config, first_step // per, checkpoint_every if on_checkpoint else 0)
+    kept, handed = _capture_periods(config, first_step // per, checkpoint_every if on_checkpoint else 0,
+                                    capture_at if on_checkpoint else ())
     checkpoints = {}
 
     def take(step):

@@ -9,6 +9,7 @@ marked diverged.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -105,27 +106,85 @@ def _safe(name: str) -> str:
 
 def execute(config_dict: dict, seed: int, path: str) -> dict:
     """Simulate one run and write its file (or its failure record). Runs in a worker process."""
+    return execute_tree([(config_dict, seed, path)])[0]
+
+
+def execute_tree(jobs: list) -> list[dict]:
+    """Simulate the runs ``jobs`` (``(config_dict, seed, path)``) whose files are missing, the shared prefixes
+    once (``prefix.plan_tree``), and write their files; return one status per job. Runs in a worker process.
+
+    A parent keeps in memory the checkpoints its children continue from; a child whose checkpoint is not
+    there (its parent failed, or diverged before it) is simulated from step 0.
+    """
+    from .prefix import plan_tree
+
+    statuses, todo = {}, []
+    for config_dict, seed, path in jobs:
+        path = Path(path)
+        if path.exists():  # e.g. in a retried task: its finished runs are not redone
+            statuses[str(path)] = {"path": str(path), "status": "done", "skipped": True, "steps_simulated": 0,
+                                   "steps_independent": 0}
+            continue
+        try:  # the config is checked again here: e.g. its target file may have gone
+            todo.append(Run(ExperimentConfig.from_dict(config_dict), seed, path))
+        except Exception as exc:  # noqa: BLE001 - recorded, the others go on
+            statuses[str(path)] = _failed(path, config_dict["name"], seed, exc)
+    for tree in plan_tree(todo):
+        captured, waiting = {}, {}
+        for node in tree:
+            if node.parent is not None:
+                waiting[node.parent] = waiting.get(node.parent, 0) + 1
+        for node in tree:
+            run = todo[node.run]
+            start = captured.get(node.parent, {}).get(node.period)
+            needs = sorted({n.period for n in tree if n.parent == node.run})
+            parent = todo[node.parent].path.name if start is not None else None
+            captured[node.run] = {}
+            statuses[str(run.path)] = _execute_one(run, start, parent, needs, captured[node.run])
+            if node.parent is not None:
+                waiting[node.parent] -= 1
+                if not waiting[node.parent]:
+                    captured.pop(node.parent)  # its last child has started: free its checkpoints
+    return [statuses[str(path)] for _, _, path in jobs]
+
+
+def _execute_one(run: Run, start, parent: str | None, needs: list, captured: dict) -> dict:
+    """Simulate ``run`` (from the checkpoint ``start`` of the run in the file ``parent``, if any), keeping in
+    ``captured`` the checkpoints at the periods ``needs``; write its file or its failure record."""
+    from .checkpoint import ORIGIN_KEYS
     from .simulate import simulate
 
-    path = Path(path)
-    if path.exists():
-        return {"path": str(path), "status": "done", "skipped": True}
+    path = run.path
     try:
-        result = simulate(ExperimentConfig.from_dict(config_dict), seed)
+        result = simulate(run.config, run.seed, start=start, capture_at=needs, keep_replay=bool(needs),
+                          on_checkpoint=lambda ck: captured.__setitem__(ck.period, ck))
+        if start is not None:  # provenance only: the file is the independent run's, not a user's continuation
+            for key in ORIGIN_KEYS:
+                result.provenance.pop(key, None)
+            result.provenance.update(shared_prefix_from=parent, shared_prefix_period=start.period)
         result.save(path)
+        first = start.step if start is not None else 0
         return {"path": str(path), "status": "diverged" if result.diverged else "done", "skipped": False,
-                "deviation": result.deviation, "wall_s": result.metrics["wall_s"]}
+                "deviation": result.deviation, "wall_s": result.metrics["wall_s"],
+                "steps_simulated": result.metrics["n_steps"] - first, "steps_independent": result.metrics["n_steps"],
+                "shared_prefix_from": parent}
     except Exception as exc:  # noqa: BLE001 - a failing run is recorded and the sweep goes on
-        record = {"experiment": config_dict["name"], "seed": seed, "error": repr(exc),
-                  "traceback": traceback.format_exc()}
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.failed.partial")
-        tmp.write_text(json.dumps(record, indent=1))
-        os.replace(tmp, path.with_suffix(".failed.json"))
-        return {"path": str(path), "status": "failed", "skipped": False, "error": repr(exc)}
+        captured.clear()  # its children start from step 0
+        return _failed(path, run.config.name, run.seed, exc)
+
+
+def _failed(path: Path, experiment: str, seed: int, exc: Exception) -> dict:
+    """Write the failure record of the run of ``path`` (inside the ``except`` that caught ``exc``)."""
+    record = {"experiment": experiment, "seed": seed, "error": repr(exc), "traceback": traceback.format_exc()}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.failed.partial")
+    tmp.write_text(json.dumps(record, indent=1))
+    os.replace(tmp, path.with_suffix(".failed.json"))
+    return {"path": str(path), "status": "failed", "skipped": False, "error": repr(exc), "steps_simulated": 0,
+            "steps_independent": 0}
 
 
 def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=None, scheduler=None,
-              retry_failed=False, progress=True) -> list[dict]:
+              retry_failed=False, progress=True, share=True) -> list[dict]:
     """Run every missing run of a sweep; return one status dict per run.
 
     Parameters
@@ -142,7 +201,13 @@ def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=Non
         Local worker processes (default: one per core).
     scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:port``); the runs go to its workers instead.
+    share : bool
+        Simulate the prefix shared by runs of one seed once (``prefix.py``); the files are those of
+        independent runs either way. Each status says the steps its run simulated (``steps_simulated``) and
+        those of its independent run (``steps_independent``); 0 for a run skipped.
     """
+    from .prefix import plan_tree
+
     if isinstance(seeds, str):
         seeds = parse_seeds(seeds)
     if grid and isinstance(grid[0], str):
@@ -151,17 +216,27 @@ def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=Non
     runs = plan(list(experiments), list(seeds), out_dir, grid=grid, overrides=overrides)
     out_dir.mkdir(parents=True, exist_ok=True)
     todo = [r for r in runs if not r.path.exists() and (retry_failed or not r.failed_path.exists())]
-    statuses = {str(r.path): {"path": str(r.path), "status": "done", "skipped": True}
-                for r in runs if r.path.exists()}
-    statuses.update({str(r.path): {"path": str(r.path), "status": "failed", "skipped": True}
+    skipped = dict(skipped=True, steps_simulated=0, steps_independent=0)
+    statuses = {str(r.path): {"path": str(r.path), "status": "done", **skipped} for r in runs if r.path.exists()}
+    statuses.update({str(r.path): {"path": str(r.path), "status": "failed", **skipped}
                      for r in runs if not r.path.exists() and r.failed_path.exists() and not retry_failed})
     bar = SweepProgress(len(runs), len(runs) - len(todo), disable=not progress)
-    jobs = [(r.config.to_dict(), r.seed, str(r.path)) for r in todo]
+    groups = [[todo[n.run] for n in tree] for tree in plan_tree(todo)] if share else [[r] for r in todo]
+    groups.sort(key=lambda g: -sum(r.config.n_steps for r in g))  # the longest first: the workers end together
+    jobs = [[(r.config.to_dict(), r.seed, str(r.path)) for r in g] for g in groups]
     results = _run_dask(jobs, scheduler, bar) if scheduler else _run_local(jobs, workers, bar)
     for res in results:
         statuses[res["path"]] = res
     bar.close()
     return [statuses[str(r.path)] for r in runs]
+
+
+def steps_line(statuses: list[dict]) -> str:
+    """The steps the sweep simulated, beside those of independent runs, e.g. for its summary line."""
+    done = sum(s["steps_simulated"] for s in statuses)
+    independent = sum(s["steps_independent"] for s in statuses)
+    saved = f" ({100 * (1 - done / independent):.1f} % fewer)" if independent else ""
+    return f"{done} steps simulated, {independent} as independent runs{saved}"
 
 
 def _run_local(jobs, workers, bar):
@@ -173,12 +248,25 @@ def _run_local(jobs, workers, bar):
     os.environ.update(_SINGLE_THREAD)  # inherited by the worker processes
     out = []
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        futures = [pool.submit(execute, *job) for job in jobs]
+        futures = [pool.submit(execute_tree, job) for job in jobs]
         for fut in as_completed(futures):
-            res = fut.result()
-            bar.update(res["status"])
-            out.append(res)
+            out += _finished(fut.result(), bar)
     return out
+
+
+def _finished(statuses: list[dict], bar) -> list[dict]:
+    for res in statuses:
+        bar.update(res["status"])
+    return statuses
+
+
+def _job_key(job: list) -> str:
+    """The task key of a job, from its files: a resubmitted job is the same task, never a duplicate."""
+    stem = Path(job[0][2]).stem
+    if len(job) == 1:
+        return f"run-{stem}"
+    files = hashlib.sha256("\n".join(path for _, _, path in job).encode()).hexdigest()[:12]
+    return f"tree-{stem}-{len(job)}-{files}"
 
 
 def _run_dask(jobs, scheduler, bar):
@@ -190,11 +278,7 @@ def _run_dask(jobs, scheduler, bar):
         return []
     out = []
     with Client(scheduler, timeout="30s") as client:
-        # The run's file name is its key: a resubmitted run is the same task, never a duplicate.
-        futures = [client.submit(execute, *job, key=f"run-{Path(job[2]).stem}", pure=False, retries=3)
-                   for job in jobs]
+        futures = [client.submit(execute_tree, job, key=_job_key(job), pure=False, retries=3) for job in jobs]
         for fut in as_completed(futures):
-            res = fut.result()
-            bar.update(res["status"])
-            out.append(res)
+            out += _finished(fut.result(), bar)
     return out
