@@ -205,6 +205,8 @@ def draw(name, *, quick=False, seeds="0:11", out_dir="figures/out", workers=None
 OTHER_FIGURES = {
     "neural_dynamics": ("reservoir_motor.neural_figure:neural_dynamics_figure",
                         "Reservoir dynamics on Task 1: FORCE, RMHL, SUPERTREX, and SUPERTREX lesioned"),
+    "state_stability": ("reservoir_motor.state_figure:state_stability_figure",
+                        "State information and closed-loop stability: autonomous test against the state input"),
 }
 
 ALL_FIGURES = sorted(PAPER_FIGURES) + sorted(CONDITION_FIGURES) + sorted(OTHER_FIGURES)

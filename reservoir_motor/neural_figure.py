@@ -103,7 +103,6 @@ def neural_dynamics_figure(*, quick=False, seeds="0:11", out_dir="figures/out", 
 def write_tables(path, grouped, measures, lesion) -> None:
     """Per run (CSV) and per rule (markdown: median [25th-75th percentile] over seeds) the deviation and
     the activity measures, beside the figure."""
-    import csv
 
     keys = ["dimensionality_test", "tangling_median_test", "tangling_p90_test",
             "dimensionality_train_last", "tangling_median_train_last"]
@@ -116,32 +115,41 @@ def write_tables(path, grouped, measures, lesion) -> None:
         rows.append({"experiment": LESIONED, "seed": run.seed, "deviation": run.deviation,
                      **{f"{key}_{phase}": (m[phase] or {}).get(key) for phase in ("before", "after")
                         for key in ("dimensionality", "tangling_median", "tangling_p90")}})
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    with open(path.with_suffix(".csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, columns)
-        writer.writeheader()
-        writer.writerows(rows)
-
-    def summary(values):
-        v = np.asarray([x for x in values if x is not None], dtype=float)
-        if v.size == 0:
-            return "-"
-        q1, med, q3 = np.percentile(v, [25, 50, 75])
-        return f"{med:.3g} [{q1:.3g}-{q3:.3g}]"
+    write_csv(path.with_suffix(".csv"), rows)
 
     lines = ["| rule | n | deviation | test dimensionality (PR) | test tangling, median Q | test tangling, 90th "
              "percentile | last training period: PR |", "|---|---|---|---|---|---|---|"]
     for name, label in RULES.items():
         sel = [r for r in rows if r["experiment"] == name]
-        lines.append(f"| {label} | {len(sel)} | " + " | ".join(summary(r[k] for r in sel) for k in (
+        lines.append(f"| {label} | {len(sel)} | " + " | ".join(median_iqr(r[k] for r in sel) for k in (
             "deviation", "dimensionality_test", "tangling_median_test", "tangling_p90_test",
             "dimensionality_train_last")) + " |")
     sel = [r for r in rows if r["experiment"] == LESIONED]
     lines += ["", "| SUPERTREX, lesion after 5 periods | n | period before | period after |", "|---|---|---|---|"]
     for key in ("dimensionality", "tangling_median"):
-        lines.append(f"| {key.replace('_', ' ')} | {len(sel)} | {summary(r[f'{key}_before'] for r in sel)} | "
-                     f"{summary(r[f'{key}_after'] for r in sel)} |")
+        lines.append(f"| {key.replace('_', ' ')} | {len(sel)} | {median_iqr(r[f'{key}_before'] for r in sel)} | "
+                     f"{median_iqr(r[f'{key}_after'] for r in sel)} |")
     path.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+def write_csv(path, rows: list[dict]) -> None:
+    """One row per dict, the columns in the order the keys first appear."""
+    import csv
+
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, list(dict.fromkeys(k for row in rows for k in row)))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def median_iqr(values) -> str:
+    """``median [25th-75th percentile]`` of the values that are not None, to 3 digits ("-" if none)."""
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return "-"
+    q1, med, q3 = np.percentile(v, [25, 50, 75])
+    return f"{med:.3g} [{q1:.3g}-{q3:.3g}]"
 
 
 def _test_window(run):

@@ -65,3 +65,30 @@ def test_neural_dynamics_quick_mode_draws_from_recorded_runs(tmp_path):
     deviations = {(r["experiment"], int(r["seed"])): float(r["deviation"]) for r in rows}
     assert all(deviations[(e, i)] == d for e, ds in record["deviations"].items() for i, d in enumerate(ds))
     assert "| SUPERTREX | 2 |" in png.with_suffix(".md").read_text()
+
+
+def test_state_stability_quick_mode_draws_every_condition_from_its_runs(tmp_path):
+    import csv
+
+    from reservoir_motor.state_figure import KINDS, QUICK_AMPLITUDES, TASKS, state_stability_figure
+
+    png = state_stability_figure(quick=True, out_dir=tmp_path / "out", results_dir=tmp_path / "results", workers=2,
+                                 tasks=["Task 1"])
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.with_suffix(".pdf").read_bytes()[:4] == b"%PDF"
+    record = json.loads(png.with_suffix(".provenance.json").read_text())
+    rows = list(csv.DictReader(png.with_suffix(".csv").open()))
+    references = TASKS["Task 1"][1]
+    assert len(rows) == 2 * (len(KINDS) * len(QUICK_AMPLITUDES) + len(references))
+    for row in rows:  # each row's numbers are its stored run's, and a state row is a run with that input
+        config = record["conditions"][row["condition"]]
+        assert float(row["deviation"]) == record["deviations"][row["condition"]][int(row["seed"])]
+        if row["state_signal"]:
+            assert config["network"]["state_input"] and config["network"]["state_signal"] == row["state_signal"]
+            assert config["network"]["state_amplitude"] == float(row["state_amplitude"])
+            assert config["schedule"]["test_feedback"] == "autonomous"
+        else:
+            assert not config["network"]["state_input"] and references[row["reference"]] == row["condition"]
+        assert row["divergence_rate_per_s"] != "" and float(row["dimensionality"]) > 1
+    table = png.with_suffix(".md").read_text()
+    assert all(f"state input {k}, amplitude {a:g} | 2 |" in table for k in KINDS for a in QUICK_AMPLITUDES)
+    assert all(f"| Task 1 | {label} | 2 |" in table for label in references)
