@@ -145,11 +145,8 @@ class NetworkConfig(_Section):
     rls_regularisation: float = _f(10.0, "gamma: the RLS matrix starts at P(0) = I / gamma", lo=0, lo_open=True)
     state_input: bool = _f(False, "feed a state signal (network.state_signal) through fixed random weights "
                            "Q_s ~ U(-a, a), a = feedback_amplitude, in training and test (spec 7.1)")
-    state_signal: str = _f("phase", "what the state input carries: 'phase' (cos, sin of the movement phase on the "
-                           "butterfly's theta grid), 'harmonics' (cos k theta, sin k theta for k = 1 .. "
-                           "state_harmonics), 'ramp' (the scripts' phase ramp theta / 2 pi), 'hand' (proprioception: "
-                           "the hand position of the previous step, 0 at the first) or 'target' (vision: the target "
-                           "point of this step)", choices=("phase", "harmonics", "ramp", "hand", "target"), added=True)
+    state_signal: str = _f("phase", "what the state input carries: " + "; ".join(
+        f"'{k.name}': {k.doc}" for k in kinds.STATE_SIGNALS.values()), choices=tuple(kinds.STATE_SIGNALS), added=True)
     state_amplitude: float = _f(1.0, "the state signal is multiplied by this before the weights Q_s", lo=0,
                                 added=True)
     state_harmonics: int = _f(3, "harmonics of the phase carried by state_signal = 'harmonics'", lo=1, added=True)

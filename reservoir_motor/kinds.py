@@ -1,4 +1,4 @@
-"""The registries of the extensible kinds: learning rules, effectors and manipulations.
+"""The registries of the extensible kinds: learning rules, effectors, manipulations and state signals.
 
 Each kind is one entry holding its name, its documentation, how it is validated and what the compiled
 loop does with it (kernel flags or codes). ``config`` takes its allowed values and checks from here,
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from typing import Callable
+
+import numpy as np
 
 from . import _kernel as K
 
@@ -151,3 +153,40 @@ MANIPULATIONS = _by_name(
 
 #: Test-phase feedback modes and their kernel codes.
 FEEDBACK = {"target": K.FEEDBACK_TARGET, "replay": K.FEEDBACK_REPLAY, "autonomous": K.FEEDBACK_AUTONOMOUS}
+
+
+# --- State signals --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StateSignal:
+    """What the state input carries (``network.state_signal``).
+
+    ``source`` says where the compiled loop reads it: ``STATE_TABLE``, a table over the phase computed
+    before the loop by ``table(theta, net)`` (theta the butterfly's grid over one period, net the network
+    config; returns steps x channels); ``STATE_HAND`` or ``STATE_TARGET``, read in the loop (2 channels).
+    """
+
+    name: str
+    doc: str
+    source: int
+    channels: Callable = lambda net: HAND_DIMENSIONS
+    table: Callable | None = None
+
+
+def _harmonics(theta, k):
+    signal = np.empty((theta.size, 2 * k.size))
+    signal[:, 0::2], signal[:, 1::2] = np.cos(np.outer(theta, k)), np.sin(np.outer(theta, k))
+    return signal
+
+
+STATE_SIGNALS = _by_name(
+    StateSignal("phase", "cos, sin of the movement phase on the butterfly's theta grid", K.STATE_TABLE,
+                table=lambda theta, net: _harmonics(theta, np.arange(1, 2))),
+    StateSignal("harmonics", "cos k theta, sin k theta for k = 1 .. state_harmonics", K.STATE_TABLE,
+                channels=lambda net: 2 * net.state_harmonics,
+                table=lambda theta, net: _harmonics(theta, np.arange(1, net.state_harmonics + 1))),
+    StateSignal("ramp", "the scripts' phase ramp theta / 2 pi", K.STATE_TABLE, channels=lambda net: 1,
+                table=lambda theta, net: (theta / (2.0 * np.pi))[:, None]),
+    StateSignal("hand", "proprioception: the hand position of the previous step, 0 at the first", K.STATE_HAND),
+    StateSignal("target", "vision: the target point of this step", K.STATE_TARGET),
+)

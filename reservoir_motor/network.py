@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from . import kinds
 from .config import ExperimentConfig
 
 #: Named random streams split from a run's seed. Their order is fixed: adding a stream appends to it.
@@ -66,7 +67,7 @@ def state_channels(config: ExperimentConfig) -> int:
     net = config.network
     if not net.state_input:
         return 0
-    return {"harmonics": 2 * net.state_harmonics, "ramp": 1}.get(net.state_signal, 2)
+    return kinds.STATE_SIGNALS[net.state_signal].channels(net)
 
 
 def make_state_input(config: ExperimentConfig, streams) -> tuple[np.ndarray, np.ndarray]:
@@ -80,15 +81,10 @@ def make_state_input(config: ExperimentConfig, streams) -> tuple[np.ndarray, np.
     amp = net.feedback_amplitude
     Q_state = streams["state_input"].uniform(-amp, amp, (net.n_neurons, channels)) if channels \
         else np.zeros((net.n_neurons, 0))
-    theta = np.linspace(0.0, 2.0 * np.pi, period)  # the butterfly's grid
-    if channels == 0 or net.state_signal in ("hand", "target"):
+    table = kinds.STATE_SIGNALS[net.state_signal].table
+    if channels == 0 or table is None:  # off, or read in the loop
         return Q_state, np.zeros((period, 0))
-    if net.state_signal == "ramp":
-        return Q_state, (theta / (2.0 * np.pi))[:, None]
-    k = np.arange(1, (net.state_harmonics if net.state_signal == "harmonics" else 1) + 1)
-    signal = np.empty((period, 2 * k.size))
-    signal[:, 0::2], signal[:, 1::2] = np.cos(np.outer(theta, k)), np.sin(np.outer(theta, k))
-    return Q_state, signal
+    return Q_state, table(np.linspace(0.0, 2.0 * np.pi, period), net)  # on the butterfly's grid
 
 
 def recorded_units(config: ExperimentConfig, streams) -> np.ndarray:

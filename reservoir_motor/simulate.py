@@ -56,7 +56,7 @@ def kernel_params(config: ExperimentConfig, keep_replay: bool = False) -> K.Para
         replay_lag=_replay_steps(config, keep_replay), rls_every=rule.rls_every,
         record_every=recd.record_every, units_every=recd.units_every,
         dt_over_tau=net.dt_ms / net.tau_ms, noise_amplitude=net.noise_amplitude,
-        state_source={"hand": K.STATE_HAND, "target": K.STATE_TARGET}.get(net.state_signal, K.STATE_TABLE),
+        state_source=kinds.STATE_SIGNALS[net.state_signal].source,
         state_amplitude=net.state_amplitude,
         learning_rate=rule.learning_rate * (HAND_DIMENSIONS / config.task.n_outputs
                                             if rule.exploratory_normalisation == "joints" else 1.0),

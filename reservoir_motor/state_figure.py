@@ -92,14 +92,17 @@ def _measure(run, with_divergence: bool) -> dict:
 
 
 def state_stability_figure(*, quick=False, seeds="0:11", out_dir="figures/out", results_dir="results/figures",
-                           workers=None, tasks=None) -> Path:
-    """Run what is missing, draw the figure, write its tables and provenance; returns the PNG path."""
+                           workers=None, tasks=None, amplitudes=None) -> Path:
+    """Run what is missing, draw the figure, write its tables and provenance; returns the PNG path.
+
+    ``tasks`` (keys of ``TASKS``) and ``amplitudes`` restrict the study (default: all of them; in quick mode
+    ``QUICK_AMPLITUDES``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     seeds = parse_seeds("0:2" if quick and seeds == "0:11" else seeds)
     results_dir = Path(results_dir) / ("quick" if quick else "full")
-    amplitudes = QUICK_AMPLITUDES if quick else AMPLITUDES
+    amplitudes = tuple(amplitudes or (QUICK_AMPLITUDES if quick else AMPLITUDES))
     tasks = list(tasks or TASKS)
     rows, grouped = {}, {}
     for task in tasks:
