@@ -62,12 +62,15 @@ def _grid(amplitudes) -> list[tuple[str, list[str]]]:
 
 
 def _runs(experiments, seeds, results_dir, *, grid=(), quick, workers, progress):
-    """Sweep what is missing; the planned runs of each experiment (the same overrides for a task's runs)."""
-    out = []
+    """Sweep what is missing and return the planned runs; experiments with the same overrides go into one
+    sweep, so that those that differ only in their test share their training."""
+    groups = {}
     for experiment in experiments:
-        sets = _overrides(experiment, quick)
-        run_sweep([experiment], seeds, results_dir, grid=grid, overrides=sets, workers=workers, progress=progress)
-        out += plan([experiment], seeds, results_dir, grid=grid, overrides=sets)
+        groups.setdefault(tuple(_overrides(experiment, quick)), []).append(experiment)
+    out = []
+    for sets, names in groups.items():
+        run_sweep(names, seeds, results_dir, grid=grid, overrides=list(sets), workers=workers, progress=progress)
+        out += plan(names, seeds, results_dir, grid=grid, overrides=list(sets))
     return out
 
 
