@@ -175,12 +175,13 @@ def _cmd_report(args) -> int:
 
 def _cmd_outcomes(args) -> int:
     from .outcomes import evaluate, experiments, format_outcomes, select
-    from .sweep import parse_seeds, run_sweep
+    from .sweep import parse_seeds, run_sweep, steps_line
 
     ids = select([i.strip() for i in args.only.split(",")] if args.only else None)  # checked before any run
     if args.run:
-        run_sweep(experiments(ids), parse_seeds(args.seeds), Path(args.directory), overrides=args.set,
-                  workers=args.workers, progress=not args.json, share=not args.no_share)
+        statuses = run_sweep(experiments(ids), parse_seeds(args.seeds), Path(args.directory), overrides=args.set,
+                             workers=args.workers, progress=not args.json, share=not args.no_share)
+        print(f"outcomes: {steps_line(statuses)}", file=sys.stderr)  # stdout keeps the table (or the JSON)
     elif not Path(args.directory).is_dir():
         raise ConfigError(f"{args.directory!r} is not a directory of results (add --run to simulate them)")
     rows = evaluate(args.directory, ids)

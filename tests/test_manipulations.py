@@ -207,7 +207,10 @@ def test_outcomes_cli_runs_missing_experiments_and_tests_l1(tmp_path, capsys):
     size = ("network.n_neurons=200", "task.duration_ms=400", "schedule.n_test_trials=2")  # L1 lesions at 10 periods
     sets = [a for item in size for a in ("--set", item)]
     assert main(["outcomes", str(tmp_path), "--run", "--only", "L1", "--seeds", "0:6", "--json", *sets]) == 0
-    rows = {r["condition"]: r for r in json.loads(capsys.readouterr().out)}
+    captured = capsys.readouterr()
+    rows = {r["condition"]: r for r in json.loads(captured.out)}
+    # each lesion continues its control's training: the steps line says so, on stderr beside the JSON
+    assert "steps simulated" in captured.err and "% fewer)" in captured.err
     # SUPERTREX's test already removes the exploratory pathway: a lesion at the end of training changes nothing
     st = rows["l1-supertrex-lesion"]
     assert st["n"] == 6 and st["mean_difference"] == 0.0 and st["verdict"] == "holds"
