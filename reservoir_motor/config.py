@@ -464,7 +464,7 @@ class ExperimentConfig:
         if isinstance(rec.n_units, tuple) and max(rec.n_units) >= n:
             raise ConfigError(f"recording.n_units = {list(rec.n_units)} is not allowed: unit indices run from 0 "
                               f"to {n - 1} (network.n_neurons = {n})")
-        total = self.schedule.n_train_trials + self.schedule.n_test_trials
+        total = self.n_periods
         if isinstance(rec.units_window, tuple) and max(rec.units_window) >= total:
             raise ConfigError(f"recording.units_window = {list(rec.units_window)} is not allowed: periods run from 0 "
                               f"to {total - 1}")
@@ -479,7 +479,7 @@ class ExperimentConfig:
         return round(m.start * per_step), stop
 
     def _check_manipulations(self):
-        total = self.schedule.n_train_trials + self.schedule.n_test_trials
+        total = self.n_periods
         spans = []
         for i, m in enumerate(self.manipulations):
             start, stop = self.manipulation_steps(m)
@@ -511,8 +511,13 @@ class ExperimentConfig:
         return self.schedule.n_train_trials * self.n_period_steps
 
     @property
+    def n_periods(self) -> int:
+        """Training and test periods together."""
+        return self.schedule.n_train_trials + self.schedule.n_test_trials
+
+    @property
     def n_steps(self) -> int:
-        return (self.schedule.n_train_trials + self.schedule.n_test_trials) * self.n_period_steps
+        return self.n_periods * self.n_period_steps
 
     def digest_dict(self) -> dict:
         """``to_dict`` without name, description and the keys added later that are at their defaults: what

@@ -31,15 +31,11 @@ def _fixed(config: ExperimentConfig) -> dict:
     return out
 
 
-def _periods(config: ExperimentConfig) -> int:
-    return config.schedule.n_train_trials + config.schedule.n_test_trials
-
-
 def _replay_limit(config: ExperimentConfig, other: ExperimentConfig) -> int:
     """The last period from which ``config``'s replaying test can go on from ``other``'s checkpoint: any,
     when both keep replay buffers of one length; else early enough that its own buffer fills before the test."""
     if config.schedule.test_feedback != "replay" or config.replay_lag_steps == other.replay_lag_steps:
-        return _periods(config)
+        return config.n_periods
     return (config.n_train_steps - config.replay_lag_steps) // config.n_period_steps
 
 
@@ -53,7 +49,7 @@ def shared_periods(a: ExperimentConfig, b: ExperimentConfig) -> int:
     """
     if _fixed(a) != _fixed(b):
         return 0
-    limit = min(_periods(a), _periods(b)) - 1
+    limit = min(a.n_periods, b.n_periods) - 1
     sa, sb = a.schedule, b.schedule
     if any(getattr(sa, key) != getattr(sb, key) for key in _SCHEDULE_FROM_K):
         limit = min(limit, sa.n_train_trials, sb.n_train_trials)

@@ -91,7 +91,7 @@ def initial_state(config: ExperimentConfig, x0: np.ndarray, keep_replay: bool = 
 def unit_offsets(config: ExperimentConfig) -> np.ndarray:
     """Per period, the row of its first unit sample in the activity record, or -1 when it is not recorded."""
     rec, sched = config.recording, config.schedule
-    n_periods = sched.n_train_trials + sched.n_test_trials
+    n_periods = config.n_periods
     window = rec.units_window
     if window == "all":
         on = np.ones(n_periods, bool)
@@ -151,7 +151,7 @@ def target_trace(schedule: np.ndarray, targets: np.ndarray, n_period_steps: int,
 def _capture_periods(config: ExperimentConfig, first: int, every: int, at=()) -> tuple[set, set]:
     """The periods >= ``first`` whose checkpoint the run keeps (``recording.checkpoints``) and those it hands to
     ``on_checkpoint`` (those, every ``every``-th before the last, and those of ``at``)."""
-    n_periods = config.schedule.n_train_trials + config.schedule.n_test_trials
+    n_periods = config.n_periods
     kept = {k for k in config.recording.checkpoints if k >= first}
     handed = {k for k in kept if k > first} | ({k for k in range(every, n_periods, every) if k > first}
                                               if every else set()) | {int(k) for k in at if first < k <= n_periods}

@@ -98,7 +98,7 @@ def nearby_divergence(config: ExperimentConfig, start: Checkpoint, *, n_periods:
     """
     if not delta > 0:
         raise ConfigError(f"delta = {delta!r} is not allowed: must be > 0 (the norm of the perturbation of x)")
-    total = config.schedule.n_train_trials + config.schedule.n_test_trials
+    total = config.n_periods
     if not 1 <= n_periods <= total - start.period:
         raise ConfigError(f"n_periods = {n_periods!r} is not allowed: must be from 1 to {total - start.period} "
                           f"(the run has {total} periods, the checkpoint is at period {start.period})")
