@@ -99,10 +99,12 @@ continues from fewer: every edge is its own ``shared_periods``).
                 k, via = best.pop(j)
                 if k == 0:
                     break
-                pending.remove(j)
-                while period[via] >= k:  # its parent's start is no later: continue from further up
+                while k > 0 and period[via] >= k:  # its parent's start is no later: continue from further up
                     via = parent[via]
                     k = min(k, shared[min(j, via), max(j, via)])
+                if k == 0:  # shares nothing with the path up to the root: the root of a later tree
+                    continue
+                pending.remove(j)
                 parent[j], period[j] = via, k
                 order.append(j)
                 for r in best:

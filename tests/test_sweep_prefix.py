@@ -261,3 +261,18 @@ def test_the_outcomes_study_plans_a_quarter_fewer_steps_as_the_docs_say(tmp_path
     assert fewer >= 25
     docs = (Path(__file__).resolve().parents[1] / "docs" / "parameter-studies.md").read_text()
     assert f"the plan simulates {fewer:.1f} % fewer" in docs.replace("\n", " ")
+
+
+def test_a_run_that_shares_nothing_with_the_path_up_to_the_root_starts_its_own_tree(monkeypatch):
+    from types import SimpleNamespace
+
+    from reservoir_motor import prefix
+
+    # run 1 shares 3 periods with the root 0; run 2 shares 2 with 1 but none with 0 (sharing is not
+    # transitive once the limits of each pair differ): it cannot continue below 1's start, nor from 0
+    table = {(0, 1): 3, (0, 2): 0, (1, 2): 2}
+    monkeypatch.setattr(prefix, "shared_periods", lambda a, b: table[min(a, b), max(a, b)])
+    runs = [SimpleNamespace(config=i, seed=0) for i in range(3)]
+    trees = prefix.plan_tree(runs)
+    assert [[(n.run, n.parent, n.period) for n in tree] for tree in trees] == [[(0, None, 0), (1, 0, 3)],
+                                                                             [(2, None, 0)]]
