@@ -296,9 +296,10 @@ def load_result(path) -> Result:
         weights = {k: v[()] for k, v in f["weights"].items()}
         prov_keys = ("package_version", "git_commit", "python_version", "numpy_version", "numba_version",
                      "h5py_version", "created_utc", "continued_from_file", "continued_from_digest",
-                     "continued_from_experiment", "continued_from_config_toml")
+                     "continued_from_experiment", "continued_from_config_toml", "shared_prefix_from")
         prov = {k: str(f.attrs[k]) for k in prov_keys if k in f.attrs}
-        prov.update({k: int(f.attrs[k]) for k in ("continued_from_period", "resumed_from_period") if k in f.attrs})
+        prov.update({k: int(f.attrs[k]) for k in ("continued_from_period", "resumed_from_period",
+                                                    "shared_prefix_period") if k in f.attrs})
         if "target_files" in f.attrs:  # absent from files written before it was recorded
             prov["target_files"] = json.loads(f.attrs["target_files"])
         return Result(config=config, seed=int(f.attrs["seed"]), metrics=metrics, traces=traces,

@@ -123,6 +123,9 @@ def test_a_child_sharing_fewer_periods_than_its_parent_started_at_goes_up_the_tr
     assert [(n.run, n.parent, n.period) for n in tree] == [(0, None, 0), (1, 0, 3), (2, 0, 1)]
     statuses = execute_tree([(r.config.to_dict(), r.seed, str(r.path)) for r in runs])
     assert [s["shared_prefix_from"] for s in statuses] == [None, "0.h5", "0.h5"]
+    back = [load_result(run.path).provenance for run in runs]
+    assert [(p.get("shared_prefix_from"), p.get("shared_prefix_period")) for p in back] == [
+        (None, None), ("0.h5", 3), ("0.h5", 1)]
     for run in runs:
         assert_same_run(load_result(run.path), simulate(run.config, 0))
 
