@@ -23,8 +23,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from scipy.signal import lfilter
 
+from . import kinds
 from .envs import make_target
-from .envs.arm import PIVOT, joint_positions
+from .envs.arm import PIVOT
 
 TARGET = (1, 0.2, 0.2)
 EXPLORATORY = (0, 0.6, 0.3)
@@ -84,7 +85,9 @@ class _RunView:
     def __init__(self, result):
         cfg = result.config
         self.result, self.config, self.metrics = result, cfg, result.metrics
-        self.is_arm = cfg.task.effector == "arm"
+        self.plant = kinds.effector(cfg.task.effector)
+        self.is_arm = self.plant.joints is not None  # a limb to draw, and its command (joint angles) to show
+        self.plant_state = np.asarray(result.traces.get("plant_state", np.zeros((len(result.traces["z"]), 0))))
         tr = result.traces
         alpha = 1 - (1 - SMOOTHING) ** cfg.recording.record_every
         self.t_ms = np.asarray(tr["time_ms"], dtype=float)
@@ -175,10 +178,11 @@ def _plot_arm(ax, run, shown):
     """Thin grey arms at a few instants of the first shown period; returns the joint positions drawn."""
     idx = np.flatnonzero(shown)[: run.n_period_samples]
     picks = idx[np.linspace(0, idx.size - 1, N_ARM_POSES).astype(int)] if idx.size else idx
-    joints = joint_positions(run.z[picks], run.config.task.arm_lengths)
+    joints = np.asarray(run.plant.joints(run.z[picks], run.plant_state[picks],
+                                         run.plant.params(run.config.task)))
     for pose in joints:
         ax.plot(*pose.T, color="0.55", lw=0.8, marker="o", ms=2.5, zorder=1)
-    ax.plot(*PIVOT, marker="s", color="0.3", ms=5)
+    ax.plot(*joints[0, 0] if len(joints) else PIVOT, marker="s", color="0.3", ms=5)
     return joints.reshape(-1, 2)
 
 

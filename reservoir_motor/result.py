@@ -174,6 +174,7 @@ class Result:
             hand=rec.hand[:n_rec], target=target_at(steps),
             distance=rec.distance[steps], error=rec.error[steps],
             norm_exploratory=rec.norm_exp[:n_rec], norm_mastery=rec.norm_mst[:n_rec], gate=rec.gate[:n_rec],
+            plant_state=rec.plant_state[:n_rec],
         )
         per = config.n_period_steps
         n_full = n_done // per  # complete periods only
