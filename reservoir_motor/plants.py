@@ -149,7 +149,8 @@ def _trial(spec: str, plant: Plant, task, dt_s: float):
     hand = np.full(2, np.nan)
     command, read_params = _read_only(np.zeros(plant.n_inputs)), _read_only(params)
     try:
-        returned = plant.step(command, state, read_params, float(dt_s), hand)
+        with np.errstate(all="ignore"):  # a division by zero shows as a non-finite result, below
+            returned = plant.step(command, state, read_params, float(dt_s), hand)
     except Exception as exc:  # noqa: BLE001 - the user's code: any error is the plant's, in one line
         return "effector", (f"its step failed on a trial step from the initial state: {type(exc).__name__}: {exc}"
                             " (command and params are read only; state is its own, hand has 2 entries)")
