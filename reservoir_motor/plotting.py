@@ -86,7 +86,8 @@ class _RunView:
         cfg = result.config
         self.result, self.config, self.metrics = result, cfg, result.metrics
         self.plant = kinds.effector(cfg.task.effector)
-        self.is_arm = self.plant.joints is not None  # a limb to draw, and its command (joint angles) to show
+        self.is_arm = cfg.task.effector == "arm"  # the command is joint angles: their panel
+        self.has_limb = self.plant.joints is not None  # a limb to draw (the plant entry's joints)
         self.plant_state = np.asarray(result.traces.get("plant_state", np.zeros((len(result.traces["z"]), 0))))
         tr = result.traces
         alpha = 1 - (1 - SMOOTHING) ** cfg.recording.record_every
@@ -156,11 +157,11 @@ def _plot_drawing(ax, run):
     ax.plot(*target.T, color=TARGET, lw=2, label="target")
     ax.plot(*run.hand[shown].T, color="k", lw=0.9, label="hand")
     boxes = [target, run.hand[shown]]
-    if run.is_arm:
+    if run.has_limb:
         boxes.append(_plot_arm(ax, run, shown))
     # An arm keeps everything within its reach; a free hand that ran away is cut at 3x the target's size.
-    cap = np.inf if run.is_arm else 3.0 * np.abs(target).max()
-    lim = _drawing_limits(boxes, minimum=1.5 if run.is_arm else 1.0, cap=cap)
+    cap = np.inf if run.has_limb else 3.0 * np.abs(target).max()
+    lim = _drawing_limits(boxes, minimum=1.5 if run.has_limb else 1.0, cap=cap)
     ax.set(xlim=lim[0], ylim=lim[1], xlabel="x", ylabel="y", title=f"drawing, {what}")
     ax.set_aspect("equal", adjustable="box")
     ax.legend(**BOXED_LEGEND)

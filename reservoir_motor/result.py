@@ -9,7 +9,7 @@ File layout (schema 1)::
     /metrics          attrs: deviation, deviation_median, deviation_std, satisfactory, diverged,
                              diverged_step, n_steps, n_steps_planned, n_train_steps, wall_s, ...
     /traces/*         time_ms, z, z_exploratory, hand, target, distance, error,
-                      norm_exploratory, norm_mastery, gate   (every record_every steps);
+                      norm_exploratory, norm_mastery, gate, plant_state   (every record_every steps);
                       period_distance: the mean distance of every complete period (every step counted)
     /weights/*        w_exploratory, w_mastery (n_out x N, at the end of the run)
 /activity/*       the recorded units (``activity.py``), when recorded
