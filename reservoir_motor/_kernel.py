@@ -15,6 +15,11 @@ z, z_exp, z_mst   total, exploratory and mastery outputs; fb is the feedback use
 zbar, ebar  output and fast error filters; beta the exploration amplitude Psi(ebar)
 m           slow error filter; the distance from target is sqrt(m)
 
+Plants
+------
+The hand comes from the plant's step, ``plant_step(code, command, state, params, dt_s, hand)``: the
+built-in plants are its branches; a user's plant gets a loop of its own (``loop_for``).
+
 RLS with one pass over P
 ------------------------
 The update ``P <- P - g c k k^T`` of one RLS step is kept pending (``pend_k``, ``pend_c``) and applied in
@@ -30,7 +35,7 @@ import types as pytypes
 from collections import namedtuple
 
 import numpy as np
-from numba import njit, types
+from numba import config, njit, types
 from numba.core import errors
 
 from .envs import arm
@@ -579,14 +584,17 @@ _LOOPS = {}
 def loop_for(step):
     """``run_steps`` for a plant whose plain-Python ``step`` replaces ``plant_step``; compiled once per process.
 
-    The plant is not passed to the loop as an argument (a first-class function): numba calls an argument,
-    never inlines it, and a called function is the very thing ``STAGE`` rules out (its compiled copy differs
-    between a fresh compile and a load from the cache). Nor does the shared loop change: the built-in plants
-    keep their compiled code and cache. Instead the loop's own code is compiled again with its global names
-    looked up in a copy of this module's namespace, where ``plant_step`` calls the user's step, inlined like
-    every other stage. That loop is not cached (numba's cache cannot key a function by the functions it
-    reaches through rebound globals, numba issues #6264 and #2956), so it is compiled fresh in every process:
-    one way of compiling, one set of numbers.
+    The plant is not passed to the loop as an argument (a first-class function). numba can cache such a
+    function since 0.53 (numba PR #6373, issue #6251), but it calls the argument, never inlines it (its IR
+    keeps ``call fn(...)``; ``inline="always"`` acts on global names only), and a called function is what
+    ``STAGE`` rules out: its compiled copy differed between a fresh compile and a load from the cache. Nor
+    does the shared loop change: the built-in plants keep their compiled code, numbers and cache. Instead
+    the loop's own code is compiled again with its global names looked up in a copy of this module's
+    namespace, where ``plant_step`` calls the user's step, inlined like every other stage. That copy must not
+    be cached: numba keys its cache by a function's file, name, bytecode and closure (numba issues #6264 and
+    #2956), not by the globals it resolves, so a cached copy would be taken for the built-in loop or for
+    another plant's. It is compiled fresh in every process (a few seconds): one way of compiling, one set of
+    numbers, whichever process runs it.
     """
     step = getattr(step, "py_func", step)
     if step not in _LOOPS:
@@ -611,6 +619,8 @@ def numba_message(exc: Exception) -> str:
 
 def plant_compile_error(step) -> str:
     """Why numba cannot compile a plant's ``step`` alone for the loop's argument types, or ''."""
+    if config.DISABLE_JIT:  # nothing is compiled (tests/test_nojit.py)
+        return ""
     try:
         njit(**FRESH)(getattr(step, "py_func", step)).compile(PLANT_SIGNATURE)
     except errors.NumbaError as exc:

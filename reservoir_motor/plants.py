@@ -2,8 +2,17 @@
 
 ``task.effector = "package.module:name"`` names a :class:`Plant` that the module defines; its parameters
 are given in the config's ``task.plant`` table (``{mass = 1.0, ...}``; those not given take the plant's
-defaults). No file of this package is edited: the plant's step is compiled into a loop of its own
-(``_kernel.loop_for``, whose docstring says why it is not passed to the shared loop as an argument).
+defaults). No file of this package is edited.
+
+How numba calls it. Two ways were weighed. Passing the step to the shared loop as an argument (a numba
+first-class function) keeps one loop and can be cached (numba >= 0.53, PR #6373), but numba then calls
+the step as a separate compiled function instead of inlining it, the case that made a run's last bits
+depend on whether the cache was warm (``_kernel.STAGE``), and it changes the built-in plants' compiled
+loop. A loop compiled per plant (``_kernel.loop_for``: the loop's own code compiled again with the user's
+step inlined in place of the built-in ``plant_step``) leaves the built-in loop, its cache and its numbers
+untouched and inlines the step like every other stage; its price is a fresh compile of a few seconds in
+every process that runs the plant (it must not be cached: numba's cache key would not tell it from the
+built-in loop). The second is what this package does.
 
 Every plant, built-in or not, advances by one step of the same signature::
 

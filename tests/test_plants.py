@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import h5py
@@ -28,81 +28,12 @@ from reservoir_motor import ConfigError, load_experiment, load_result, simulate
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = "user_plants_under_test"
 
-PLANTS = '''
-import math
-from fractions import Fraction
-
-import numpy as np
-
-from reservoir_motor.plants import Plant
-
-
-def push(command, state, params, dt_s, hand):
-    mass, viscosity = params[0], params[1]
-    for k in range(2):
-        force = command[k] - viscosity * state[2 + k]
-        state[2 + k] += dt_s * force / mass
-        state[k] += dt_s * state[2 + k]
-    hand[0] = state[0]
-    hand[1] = state[1]
-
-
-def _joints(commands, states, params):  # a rod from the origin to the mass
-    return np.stack([np.zeros_like(states[:, :2]), states[:, :2]], axis=1)
-
-
-POINT_MASS = Plant(step=push, n_inputs=2, state_names=("x", "y", "vx", "vy"),
-                   params={"mass": 0.05, "viscosity": 5.0}, initial_state=lambda p: np.array([0.1, 0.0, 0.0, 0.0]),
-                   joints=_joints, doc="a point mass")
-
-
-def _three(command, state, params, dt_s):
-    pass
-
-
-def _writes_command(command, state, params, dt_s, hand):
-    command[0] = 0.0
-    hand[0] = hand[1] = 0.0
-
-
-def _infinite(command, state, params, dt_s, hand):
-    hand[0] = math.inf
-    hand[1] = 0.0
-
-
-def _silent(command, state, params, dt_s, hand):
-    pass
-
-
-def _returns(command, state, params, dt_s, hand):
-    hand[0] = hand[1] = 0.0
-    return 1.0
-
-
-HALF = Fraction(1, 2)
-
-
-def _untypable(command, state, params, dt_s, hand):
-    hand[0] = command[0] * HALF
-    hand[1] = command[1]
-
-
-WRONG_SIGNATURE = Plant(step=_three, n_inputs=2)
-WRONG_SIZE = Plant(step=push, n_inputs=2, state_names=("x", "y", "vx", "vy"), params={"mass": 1.0, "viscosity": 1.0},
-                   initial_state=(0.0, 0.0, 0.0))
-WRITES_COMMAND = Plant(step=_writes_command, n_inputs=2)
-INFINITE = Plant(step=_infinite, n_inputs=2)
-SILENT = Plant(step=_silent, n_inputs=2)
-RETURNS = Plant(step=_returns, n_inputs=2)
-UNTYPABLE = Plant(step=_untypable, n_inputs=2)
-NOT_A_PLANT = 3
-'''
 
 
 @pytest.fixture(scope="module")
 def plant_dir(tmp_path_factory):
     where = tmp_path_factory.mktemp("user_plants")
-    (where / f"{MODULE}.py").write_text(textwrap.dedent(PLANTS))
+    shutil.copy(Path(__file__).with_name("plant_cases.py"), where / f"{MODULE}.py")
     (where / "broken_user_plant.py").write_text("raise RuntimeError('boom at import')\n")
     sys.path.insert(0, str(where))
     yield where
