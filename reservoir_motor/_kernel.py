@@ -15,6 +15,11 @@ z, z_exp, z_mst   total, exploratory and mastery outputs; fb is the feedback use
 zbar, ebar  output and fast error filters; beta the exploration amplitude Psi(ebar)
 m           slow error filter; the distance from target is sqrt(m)
 
+Plants
+------
+The hand comes from the plant's step, ``plant_step(code, command, state, params, dt_s, hand)``: the
+built-in plants are its branches; a user's plant gets a loop of its own (``loop_for``).
+
 RLS with one pass over P
 ------------------------
 The update ``P <- P - g c k k^T`` of one RLS step is kept pending (``pend_k``, ``pend_c``) and applied in
@@ -25,15 +30,19 @@ of the N x N matrix, which dominates the cost of RLS. ``flush_pending`` applies 
 from __future__ import annotations
 
 import math
+import re
+import types as pytypes
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
+from numba import config, njit, types
+from numba.core import errors
 
 from .envs import arm
 
 # What the loop can be told, as codes. The registries of ``kinds`` map the user-facing names to them.
 FEEDBACK_TARGET, FEEDBACK_REPLAY, FEEDBACK_AUTONOMOUS = 0, 1, 2
+# The built-in plants' branches of ``plant_step`` (``kinds.EFFECTORS``); a user's plant gets a loop of its own.
 EFFECTOR_IDENTITY, EFFECTOR_ARM = 0, 1
 TEACHER_TARGET, TEACHER_RAW, TEACHER_FILTERED = 0, 1, 2  # what the mastery pathway's RLS step learns
 STATE_TABLE, STATE_HAND, STATE_TARGET = 0, 1, 2  # the state signal: a function of the phase, the hand, the target
@@ -63,7 +72,7 @@ STAGE = dict(JIT, inline="always")
 Params = namedtuple("Params", [
     # what the rule does, resolved before the loop (``kinds.RULES``)
     "has_exploratory", "has_mastery", "exploratory_in_test", "filters_in_test", "gated_transfer", "teacher",
-    "effector", "test_feedback",
+    "effector", "test_feedback", "dt_s",
     "n_train_steps", "n_period_steps", "replay_lag", "rls_every", "record_every", "units_every",
     "dt_over_tau", "noise_amplitude", "state_source", "state_amplitude",
     "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor", "psi_exponent",
@@ -80,19 +89,20 @@ Fixed = namedtuple("Fixed", [
                                          # signal per phase (STATE_TABLE only)
     "targets",                           # (n_curves, n_period_steps, 2): curve 0 unless switched
     "schedule",                          # manipulation rows (slot, op, start, stop, value)
-    "costs", "arm_lengths",
+    "costs", "plant_params",            # the movement costs; the plant's parameters (``kinds.Effector``)
     "units",                             # indices of the recorded reservoir units
     "unit_offsets",                      # per period: the index of its first unit sample, or -1 if unrecorded
 ])
 
 State = namedtuple("State", [
-    "x", "r", "Jr", "fb", "z", "z_exp", "z_mst", "zbar", "zbar_total", "hand",
+    "x", "r", "Jr", "fb", "z", "z_exp", "z_mst", "zbar", "zbar_total", "hand", "plant_state",
     "W_exp", "W_mst", "P", "k", "pend_k", "replay", "scalars", "mods",
 ])
 
 Record = namedtuple("Record", [
     "error", "distance",                 # every step
     "z", "z_exp", "hand", "norm_exp", "norm_mst", "gate",   # every record_every steps
+    "plant_state",                       # every record_every steps (samples x n_state; 0 columns when stateless)
     "rates", "states",                   # the recorded units, float32 (samples x units; states may be 0 x 0)
 ])
 
@@ -209,12 +219,24 @@ _arm_tip = njit(**STAGE)(arm.tip_position)
 
 @njit(**STAGE)
 def hand_position(effector, z, arm_lengths, out):
-    """Map the output to the end effector: identity (Task 1) or the planar arm (``envs.arm``)."""
+    """The stateless built-in plants: identity (Task 1) or the planar arm (``envs.arm``)."""
     if effector == EFFECTOR_IDENTITY:
         out[0] = z[0]
         out[1] = z[1]
     else:
         _arm_tip(z, arm_lengths, out)
+
+
+@njit(**STAGE)
+def plant_step(effector, command, state, params, dt_s, hand):
+    """Advance the plant by one step of ``dt_s`` seconds under ``command`` and write its hand position.
+
+    The signature of every plant's step (``plants.py``) with the built-in plant's code in front. A user's
+    plant replaces this function in a loop compiled for it (``loop_for``).
+    """
+    # Hook for a built-in plant with dynamics (e.g. ``envs.arm_dynamics``): a code and a branch here,
+    # ``elif effector == EFFECTOR_ARM_DYNAMICS: _arm_dynamics_step(command, state, params, dt_s, hand)``.
+    hand_position(effector, command, params, hand)
 
 
 @njit(**STAGE)
@@ -338,10 +360,11 @@ def filter_into(zbar, z, a, first):
 
 
 @njit(**STAGE)
-def task_error(effector, z, zbar, target_point, arm_lengths, costs, hand):
-    """The error of one step: squared distance of the hand (into ``hand``) from the target point, plus the
-    movement cost sum_o c_o |z_o - zbar_o|. The Gymnasium env calls this same function."""
-    hand_position(effector, z, arm_lengths, hand)
+def task_error(effector, z, zbar, target_point, plant_state, plant_params, dt_s, costs, hand):
+    """Advance the plant under the outputs ``z``, then the error of one step: squared distance of the hand
+    (into ``hand``) from the target point, plus the movement cost sum_o c_o |z_o - zbar_o|. The Gymnasium env
+    calls this same function."""
+    plant_step(effector, z, plant_state, plant_params, dt_s, hand)
     e = (hand[0] - target_point[0]) ** 2 + (hand[1] - target_point[1]) ** 2
     for o in range(costs.size):
         e += costs[o] * abs(z[o] - zbar[o])
@@ -359,7 +382,8 @@ def step_error(p, fx, st, s, training, target_point):
     if fx.costs.size and p.cost_on_movement:
         filter_into(st.zbar_total, st.z, p.output_filter, s == 0)
         zbar = st.zbar_total
-    return task_error(p.effector, st.z, zbar, target_point, fx.arm_lengths, fx.costs, st.hand)
+    return task_error(p.effector, st.z, zbar, target_point, st.plant_state, fx.plant_params, p.dt_s, fx.costs,
+                      st.hand)
 
 
 @njit(**STAGE)
@@ -473,6 +497,8 @@ def record(p, st, rec, s):
     rec.norm_exp[i] = _frobenius(st.W_exp)
     rec.norm_mst[i] = _frobenius(st.W_mst)
     rec.gate[i] = st.scalars[S_GATE]
+    for q in range(st.plant_state.size):
+        rec.plant_state[i, q] = st.plant_state[q]
 
 
 @njit(**STAGE)
@@ -526,3 +552,77 @@ def run_steps(s0, s1, p, fx, st, rec, rng_noise, rng_explore):
             st.scalars[S_DIVERGED] = s
             return s + 1
     return s1
+
+
+# --- A user's plant: the loop compiled again with the plant's step in place of ``plant_step`` ----------------
+
+NumbaError = errors.NumbaError
+#: A user's loop is compiled in each process and never cached (see ``loop_for``).
+FRESH = dict(fastmath=FASTMATH, error_model="numpy")
+#: The loop's functions between ``run_steps`` and the plant's step: compiled again for a user's plant.
+_PLANT_CALLERS = ("task_error", "step_error")
+#: The array types of a plant step's arguments in the loop: command, state, params, dt_s, hand.
+PLANT_SIGNATURE = types.void(types.float64[::1], types.float64[::1], types.float64[::1], types.float64,
+                             types.float64[::1])
+_user_plant = None  # bound, in the globals of a user's loop, to the plant's compiled step
+
+
+def _user_plant_step(effector, command, state, params, dt_s, hand):
+    _user_plant(command, state, params, dt_s, hand)
+
+
+def _rebound(func, namespace, **flags):
+    """``func``'s code compiled with its global names looked up in ``namespace``."""
+    func = getattr(func, "py_func", func)
+    return njit(**flags)(pytypes.FunctionType(func.__code__, namespace, func.__name__, func.__defaults__,
+                                              func.__closure__))
+
+
+_LOOPS = {}
+
+
+def loop_for(step):
+    """``run_steps`` for a plant whose plain-Python ``step`` replaces ``plant_step``; compiled once per process.
+
+    The plant is not passed to the loop as an argument (a first-class function). numba can cache such a
+    function since 0.53 (numba PR #6373, issue #6251), but it calls the argument, never inlines it (its IR
+    keeps ``call fn(...)``; ``inline="always"`` acts on global names only), and a called function is what
+    ``STAGE`` rules out: its compiled copy differed between a fresh compile and a load from the cache. Nor
+    does the shared loop change: the built-in plants keep their compiled code, numbers and cache. Instead
+    the loop's own code is compiled again with its global names looked up in a copy of this module's
+    namespace, where ``plant_step`` calls the user's step, inlined like every other stage. That copy must not
+    be cached: numba keys its cache by a function's file, name, bytecode and closure (numba issues #6264 and
+    #2956), not by the globals it resolves, so a cached copy would be taken for the built-in loop or for
+    another plant's. It is compiled fresh in every process (a few seconds): one way of compiling, one set of
+    numbers, whichever process runs it.
+    """
+    step = getattr(step, "py_func", step)
+    if step not in _LOOPS:
+        namespace = dict(globals())
+        namespace["_user_plant"] = njit(**FRESH, inline="always")(step)
+        namespace["plant_step"] = _rebound(_user_plant_step, namespace, **FRESH, inline="always")
+        for name in _PLANT_CALLERS:
+            namespace[name] = _rebound(globals()[name], namespace, **FRESH, inline="always")
+        _LOOPS[step] = _rebound(run_steps, namespace, **FRESH)
+    return _LOOPS[step]
+
+
+def numba_message(exc: Exception) -> str:
+    """One line of a numba error: its first informative line and where in the plant's code it points."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    skip = ("Failed in ", "During: ", "File ", "<source", "^", "- ", "Resolution failure")
+    useful = [ln for ln in lines if not ln.startswith(skip)] or lines or [type(exc).__name__]
+    where = re.search(r'File "([^"]+)", line (\d+)', text)
+    return useful[0] + (f" (at {where.group(1)}, line {where.group(2)})" if where else "")
+
+
+def plant_compile_error(step) -> str:
+    """Why numba cannot compile a plant's ``step`` alone for the loop's argument types, or ''."""
+    if config.DISABLE_JIT:  # nothing is compiled (tests/test_nojit.py)
+        return ""
+    try:
+        njit(**FRESH)(getattr(step, "py_func", step)).compile(PLANT_SIGNATURE)
+    except errors.NumbaError as exc:
+        return numba_message(exc)
+    return ""

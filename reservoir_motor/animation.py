@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.animation import FFMpegWriter, FuncAnimation, PillowWriter
 from matplotlib.figure import Figure
 
-from .envs import arm
+from . import kinds
 
 TARGET_RED = (1.0, 0.2, 0.2)
 
@@ -16,8 +16,8 @@ TARGET_RED = (1.0, 0.2, 0.2)
 def animate_run(result, path, *, n_frames: int = 150, fps: int = 25, trail_periods: float = 1.0) -> Path:
     """Write a GIF (or MP4, by suffix) of the last test period of ``result``.
 
-    The target is red; the drawn trail covers the last ``trail_periods`` periods; for arm tasks the arm's
-    segments are drawn from the shoulder at (0, -2).
+    The target is red; the drawn trail covers the last ``trail_periods`` periods; for a plant with a limb
+    (``joints`` of its registry entry: the arm's segments from the shoulder at (0, -2)) the limb is drawn.
     """
     cfg, tr = result.config, result.traces
     every = cfg.recording.record_every
@@ -28,11 +28,16 @@ def animate_run(result, path, *, n_frames: int = 150, fps: int = 25, trail_perio
     per = max(1, cfg.n_period_steps // every)
     start = max(n_test0, hand.shape[0] - per)
     frames = np.linspace(start, hand.shape[0] - 1, n_frames).astype(int)
-    is_arm = cfg.task.effector == "arm"
-    lengths = np.asarray(cfg.task.arm_lengths)
+    plant = kinds.effector(cfg.task.effector)
+    is_arm = plant.joints is not None  # a limb to draw
+    params = plant.params(cfg.task)
+    states = np.asarray(tr.get("plant_state", np.zeros((hand.shape[0], 0))))
 
-    if is_arm:  # the region the arm visits in the animated frames (a long arm reaches far beyond it)
-        joints = np.concatenate([arm.joint_positions(z[frames], lengths).reshape(-1, 2), tr["target"][start:]])
+    def limb(rows):
+        return np.asarray(plant.joints(z[rows], states[rows], params))
+
+    if is_arm:  # the region the limb visits in the animated frames (a long arm reaches far beyond it)
+        joints = np.concatenate([limb(frames).reshape(-1, 2), tr["target"][start:]])
         lo, hi = joints.min(axis=0) - 0.3, joints.max(axis=0) + 0.3
         xlim, ylim = (lo[0], hi[0]), (lo[1], hi[1])
     else:
@@ -44,7 +49,7 @@ def animate_run(result, path, *, n_frames: int = 150, fps: int = 25, trail_perio
     ax.set_aspect("equal")
     ax.plot(tr["target"][start:, 0], tr["target"][start:, 1], color=TARGET_RED, lw=1.5, label="target")
     (trail,) = ax.plot([], [], color="k", lw=1.0, label="drawn")
-    (limb,) = ax.plot([], [], "-o", color=(0.2, 0.1, 0.9), lw=2, ms=3)
+    (segments,) = ax.plot([], [], "-o", color=(0.2, 0.1, 0.9), lw=2, ms=3)
     ax.legend(loc="upper right", fontsize=8)
     title = ax.set_title("")
     trail_len = int(trail_periods * per)
@@ -53,12 +58,12 @@ def animate_run(result, path, *, n_frames: int = 150, fps: int = 25, trail_perio
         lo = max(n_test0, i - trail_len)
         trail.set_data(hand[lo:i + 1, 0], hand[lo:i + 1, 1])
         if is_arm:
-            joints = arm.joint_positions(z[i], lengths)
-            limb.set_data(joints[:, 0], joints[:, 1])
+            joints = limb([i])[0]
+            segments.set_data(joints[:, 0], joints[:, 1])
         else:
-            limb.set_data([hand[i, 0]], [hand[i, 1]])
+            segments.set_data([hand[i, 0]], [hand[i, 1]])
         title.set_text(f"{cfg.name}  seed {result.seed}  t = {tr['time_ms'][i] / 1000:.3f} s")
-        return trail, limb, title
+        return trail, segments, title
 
     anim = FuncAnimation(fig, draw, frames=frames, blit=False)
     path = Path(path)

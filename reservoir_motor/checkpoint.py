@@ -4,7 +4,7 @@ Checkpoint K is the state at the start of period K (periods counted from 0), i.e
 K * n_period_steps steps. It holds
 
 * every array of the compiled loop's ``State`` (reservoir state and rates, outputs, filters, both
-  readouts, P with its pending update, the replay buffer, the loop's scalars),
+  readouts, P with its pending update, the replay buffer, the loop's scalars, the plant's state),
 * the bit-generator states of the two random streams the loop draws from (``reservoir_noise`` and
   ``exploration``): numba's compiled loop advances the very bit generator the Python ``Generator``
   holds, so its ``state`` read between two chunks is the stream's state at that step
@@ -31,7 +31,7 @@ from .result import open_result, stored_config
 #: The random streams the compiled loop draws from; the others are used up before the first step.
 LOOP_STREAMS = ("reservoir_noise", "exploration")
 #: ``Record`` fields sampled every ``record_every`` steps (their rows before a checkpoint are stored).
-TRACE_FIELDS = ("z", "z_exp", "hand", "norm_exp", "norm_mst", "gate")
+TRACE_FIELDS = ("z", "z_exp", "hand", "norm_exp", "norm_mst", "gate", "plant_state")
 _GZIP = dict(compression="gzip", compression_opts=4, shuffle=True)
 
 
@@ -97,10 +97,13 @@ class Checkpoint:
     @classmethod
     def read(cls, g, config: ExperimentConfig, *, source=None, origin=None) -> "Checkpoint":
         """The checkpoint stored in the HDF5 group ``g`` (``/checkpoints/period<K>``) of a run of ``config``."""
-        return cls(config=config, seed=int(g.attrs["seed"]), period=int(g.attrs["period"]),
-                   state={name: g["state"][name][()] for name in K.State._fields},
-                   streams={name: json.loads(g.attrs[f"rng_{name}"]) for name in LOOP_STREAMS},
-                   record={name: arr[()] for name, arr in g["record"].items()},
+        state = {name: g["state"][name][()] for name in K.State._fields if name in g["state"]}
+        record = {name: arr[()] for name, arr in g["record"].items()}
+        if "plant_state" not in state:  # written before plants had a state: every plant then was stateless
+            state["plant_state"] = np.zeros(0)
+            record["plant_state"] = np.zeros((record["z"].shape[0], 0))
+        return cls(config=config, seed=int(g.attrs["seed"]), period=int(g.attrs["period"]), state=state,
+                   streams={name: json.loads(g.attrs[f"rng_{name}"]) for name in LOOP_STREAMS}, record=record,
                    replay_valid_from=int(g.attrs["replay_valid_from"]), source=source, origin=dict(origin or {}))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,8 @@ def _f(default, doc, *, unit="", lo=None, hi=None, lo_open=False, choices=None, 
                 added=added)
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda: tuple(default), metadata=meta)
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -162,6 +165,21 @@ class NetworkConfig(_Section):
 
 EFFECTORS = tuple(kinds.EFFECTORS)
 TARGET_NAMES = ("butterfly", "circle", "lemniscate", "lissajous")
+_USER_PLANT = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+
+
+def _parse_effector(value) -> str:
+    """A registered plant's name, or ``package.module:name`` of a user's plant (imported in ``_check``)."""
+    if not isinstance(value, str) or not (value in EFFECTORS or _USER_PLANT.fullmatch(value)):
+        raise ValueError
+    return value
+
+
+def _parse_plant(value) -> dict:
+    """The plant's parameters: a table of names and finite numbers (which names, the plant says)."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValueError
+    return {k: _number(v) for k, v in value.items()}
 
 
 @dataclass(frozen=True)
@@ -169,8 +187,10 @@ class TaskConfig(_Section):
     """The motor environment: what the output drives and the curve to draw (spec section 6)."""
 
     SECTION = "task"
-    effector: str = _f("identity", "how outputs move the hand: " + "; ".join(
-        f"'{e.name}': {e.doc}" for e in kinds.EFFECTORS.values()), choices=EFFECTORS)
+    effector: str = _f("identity", "how outputs move the hand (the plant, docs/plants.md): " + "; ".join(
+        f"'{e.name}': {e.doc}" for e in kinds.EFFECTORS.values()) + "; or 'package.module:name', a user's plant",
+                       parse=_parse_effector, allowed="one of " + ", ".join(repr(c) for c in EFFECTORS)
+                       + ", or 'package.module:name' naming a user's plant (docs/plants.md)")
     target: str = _f("butterfly", "the closed curve drawn each period: " + ", ".join(TARGET_NAMES)
                      + ", or a .csv / .npy file of (x, y) points")
     duration_ms: float = _f(10000.0, "length of one period (trial); the target repeats every period",
@@ -185,11 +205,21 @@ class TaskConfig(_Section):
                           "turns the cost into a posture penalty; RMHL's, frozen in the test) or 'movement' "
                           "(a filter of the total output, every step: the cost of moving)",
                           choices=("scripts", "movement"))
+    plant: dict = _f({}, "the plant's parameters by name, e.g. {mass = 1.0}; those not given take the plant's "
+                     "defaults (docs/plants.md); the built-in identity and arm take none",
+                     parse=_parse_plant, allowed="a table of parameter names and numbers", added=True)
 
     def _check(self):
-        invalid = kinds.EFFECTORS[self.effector].check(self)
+        plant = kinds.effector(self.effector)
+        invalid = plant.check(self)
         if invalid:
             self._fail(*invalid)
+        unknown = sorted(set(self.plant) - set(plant.param_defaults))
+        if unknown:
+            has = (f"its parameters are {', '.join(plant.param_defaults)}" if plant.param_defaults
+                   else "it takes none")
+            raise ConfigError(f"task.plant.{unknown[0]} = {self.plant[unknown[0]]!r} is not allowed: unknown "
+                              f"parameter of task.effector = {self.effector!r}; {has}")
         if self.costs and len(self.costs) != self.n_outputs:
             self._fail("costs", f"needs one cost per output ({self.n_outputs})")
         self._check_target()
@@ -206,15 +236,16 @@ class TaskConfig(_Section):
                 self._fail("target", str(exc))
         else:
             points = targets.curve(self.target, 1000, self.target_scale)
-        if self.effector == "arm":
-            why = targets.check_reachable(points, self.arm_lengths)
+        plant = kinds.effector(self.effector)
+        if plant.reach is not None:
+            why = plant.reach(points, plant.params(self))
             if why:
                 self._fail("target", why)
 
     @property
     def n_outputs(self) -> int:
-        """Outputs of the network: the 2-D position, or one angle per joint."""
-        return kinds.EFFECTORS[self.effector].n_outputs(self)
+        """Outputs of the network: the plant's command (the 2-D position, one angle per joint, ...)."""
+        return kinds.effector(self.effector).n_outputs(self)
 
 
 RULES = tuple(kinds.RULES)
@@ -435,7 +466,7 @@ class ExperimentConfig:
         if self.preset not in PRESETS:
             raise ConfigError(f"preset = {self.preset!r} is not allowed: must be one of "
                               + ", ".join(repr(p) for p in PRESETS))
-        effector = kinds.EFFECTORS[self.task.effector]
+        effector = kinds.effector(self.task.effector)
         if kinds.RULES[self.rule.name].needs_target_outputs and not effector.has_target_outputs:
             raise ConfigError(
                 f"rule.name = 'force' is not allowed with task.effector = {self.task.effector!r}: FORCE needs "
@@ -453,6 +484,10 @@ class ExperimentConfig:
                 f"task.duration_ms = {self.task.duration_ms} is not allowed: must be a whole number (>= 2) of "
                 f"network.dt_ms = {self.network.dt_ms} steps"
             )
+        invalid = effector.trial(self.task, self.network.dt_ms / 1000.0)
+        if invalid:
+            key, why = invalid
+            raise ConfigError(f"task.{key} = {getattr(self.task, key)!r} is not allowed: {why}")
         self._check_manipulations()
         self._check_recording()
 
@@ -597,6 +632,10 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             continue
         if len(path) == 1 and path[0] == "manipulations":
             data["manipulations"] = value
+            continue
+        if len(path) == 3 and path[:2] == ["task", "plant"]:  # one parameter of the plant's table
+            plant = data.setdefault("task", {}).setdefault("plant", {})
+            data["task"]["plant"] = {**plant, path[2]: value}
             continue
         if len(path) != 2 or path[0] not in SECTIONS:
             raise ConfigError(f"unknown key {'.'.join(path)!r}: keys look like SECTION.KEY with SECTION one of "

@@ -19,12 +19,16 @@ import sys
 from . import config as C
 from . import kinds
 
-_TYPES = {"int": "integer", "float": "float", "str": "string", "bool": "boolean", "tuple": "list of floats"}
+_TYPES = {"int": "integer", "float": "float", "str": "string", "bool": "boolean", "tuple": "list of floats",
+          "dict": "table"}
 
 _CROSS_CHECKS = [
     "`network.dt_ms` must not exceed `network.tau_ms`.",
     "`task.duration_ms` must be a whole number (>= 2) of `network.dt_ms` steps.",
     "`task.effector = \"arm\"` needs `task.arm_lengths`; `\"identity\"` takes none.",
+    "`task.effector = \"package.module:name\"` must import a `reservoir_motor.plants.Plant` whose step runs once "
+    "from its initial state with finite results, and `task.plant` may only name that plant's parameters "
+    "(docs/plants.md).",
     "`task.costs`, if given, has one entry per output (2 for the identity effector, one per joint for an arm).",
     "`task.target` must be a built-in curve or a readable .csv / .npy file of (x, y) points; for an arm every "
     "point must lie within reach of the shoulder.",
@@ -47,6 +51,8 @@ def _toml_value(v) -> str:
         return json.dumps(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
     return repr(v)
 
 

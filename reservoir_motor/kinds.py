@@ -8,12 +8,13 @@ needs new behaviour in the loop, the branch in ``_kernel`` that implements it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Callable
 
 import numpy as np
 
 from . import _kernel as K
+from .envs import arm, targets
 
 #: The hand moves in a plane: Task 1's outputs, and the joints an arm needs before it is redundant.
 HAND_DIMENSIONS = 2
@@ -74,18 +75,49 @@ def teacher_code(rule: Rule, supervisor: str) -> int:
     return K.TEACHER_FILTERED if supervisor == "filtered" else K.TEACHER_RAW
 
 
-# --- Effectors ------------------------------------------------------------------------------------
+# --- Effectors (plants) ---------------------------------------------------------------------------
+
+def _no_params(task) -> np.ndarray:
+    return np.zeros(0)
+
+
+def _no_state(params) -> np.ndarray:
+    return np.zeros(0)
+
 
 @dataclass(frozen=True)
 class Effector:
-    """What the network's outputs move. ``check(task)`` returns ``(task key, why)`` for an invalid task, or None."""
+    """A plant: what the network's outputs move, one entry per plant.
+
+    Every plant advances by the same step, ``step(command, state, params, dt_s, hand)`` (``plants.py``):
+    ``command`` the network outputs of the step, ``state`` the plant's own state advanced in place,
+    ``params`` its parameters, ``dt_s`` the simulation step in seconds, ``hand`` the hand position written.
+    ``check(task)`` returns ``(task key, why)`` for an invalid task, or None; ``trial(task, dt_s)`` the same
+    for a plant that must be tried before it is accepted (a user's).
+    """
 
     name: str
     doc: str
-    code: int                                  # the branch of ``_kernel.hand_position``
-    n_outputs: Callable[[object], int]         # network outputs the task needs
+    code: int                                  # the branch of ``_kernel.plant_step``; USER_PLANT: its own loop
+    n_outputs: Callable[[object], int]         # network outputs the plant takes as its command, given the task
     check: Callable[[object], tuple[str, str] | None]
     has_target_outputs: bool                   # the target output is known (FORCE, teacher forcing)
+    params: Callable[[object], np.ndarray] = _no_params   # the parameter vector, from the task config
+    param_defaults: dict = field(default_factory=dict)    # names and defaults of the task.plant table
+    state_names: tuple = ()                    # the plant state's entries (recorded with the hand)
+    initial_state: Callable[[np.ndarray], np.ndarray] = _no_state   # of the parameter vector
+    reach: Callable | None = None              # reach(points, params): why a target point is out of reach, or None
+    joints: Callable | None = None             # joints(commands, states, params): (samples, points, 2) to draw
+    step: Callable | None = None               # the plain-Python step (a user's plant: compiled into its loop)
+    trial: Callable[[object, float], tuple[str, str] | None] = lambda task, dt_s: None
+
+    @property
+    def n_state(self) -> int:
+        return len(self.state_names)
+
+
+#: ``Effector.code`` of a user's plant: not a branch of the shared loop but a loop compiled for it.
+USER_PLANT = -1
 
 
 def _check_identity(task):
@@ -100,13 +132,44 @@ def _check_arm(task):
     return None
 
 
+def _arm_lengths(task) -> np.ndarray:
+    return np.asarray(task.arm_lengths, dtype=np.float64)
+
+
+def _arm_joints(commands, states, params) -> np.ndarray:
+    return arm.joint_positions(commands, params)
+
+
+def _identity_step(command, state, params, dt_s, hand):
+    hand[0] = command[0]
+    hand[1] = command[1]
+
+
+def _arm_step(command, state, params, dt_s, hand):
+    arm.tip_position(command, params, hand)
+
+
 EFFECTORS = _by_name(
     Effector("identity", "the outputs are the hand's (x, y) (Task 1)", K.EFFECTOR_IDENTITY,
-             n_outputs=lambda task: HAND_DIMENSIONS, check=_check_identity, has_target_outputs=True),
+             n_outputs=lambda task: HAND_DIMENSIONS, check=_check_identity, has_target_outputs=True,
+             step=_identity_step),
     Effector("arm", "the outputs are the joint angles of a planar arm, in units of pi (Tasks 2, 3)",
              K.EFFECTOR_ARM, n_outputs=lambda task: len(task.arm_lengths), check=_check_arm,
-             has_target_outputs=False),
+             has_target_outputs=False, params=_arm_lengths, reach=targets.check_reachable, joints=_arm_joints,
+             step=_arm_step),
+    # Hook for the dynamical arm (``envs.arm_dynamics``): an entry "arm_dynamics" with its kernel code, its
+    # parameters (``param_defaults``: the task.plant keys), ``state_names`` (angles and velocities) and
+    # ``initial_state``, the reach and the joints drawn from the state.
 )
+
+
+def effector(name: str) -> Effector:
+    """The plant named by ``task.effector``: a registered one, or a user's ``package.module:name``."""
+    if name in EFFECTORS:
+        return EFFECTORS[name]
+    from .plants import load_plant
+
+    return load_plant(name)
 
 
 # --- Manipulations --------------------------------------------------------------------------------

@@ -23,8 +23,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from scipy.signal import lfilter
 
+from . import kinds
 from .envs import make_target
-from .envs.arm import PIVOT, joint_positions
+from .envs.arm import PIVOT
 
 TARGET = (1, 0.2, 0.2)
 EXPLORATORY = (0, 0.6, 0.3)
@@ -84,7 +85,10 @@ class _RunView:
     def __init__(self, result):
         cfg = result.config
         self.result, self.config, self.metrics = result, cfg, result.metrics
-        self.is_arm = cfg.task.effector == "arm"
+        self.plant = kinds.effector(cfg.task.effector)
+        self.is_arm = cfg.task.effector == "arm"  # the command is joint angles: their panel
+        self.has_limb = self.plant.joints is not None  # a limb to draw (the plant entry's joints)
+        self.plant_state = np.asarray(result.traces.get("plant_state", np.zeros((len(result.traces["z"]), 0))))
         tr = result.traces
         alpha = 1 - (1 - SMOOTHING) ** cfg.recording.record_every
         self.t_ms = np.asarray(tr["time_ms"], dtype=float)
@@ -153,11 +157,11 @@ def _plot_drawing(ax, run):
     ax.plot(*target.T, color=TARGET, lw=2, label="target")
     ax.plot(*run.hand[shown].T, color="k", lw=0.9, label="hand")
     boxes = [target, run.hand[shown]]
-    if run.is_arm:
+    if run.has_limb:
         boxes.append(_plot_arm(ax, run, shown))
     # An arm keeps everything within its reach; a free hand that ran away is cut at 3x the target's size.
-    cap = np.inf if run.is_arm else 3.0 * np.abs(target).max()
-    lim = _drawing_limits(boxes, minimum=1.5 if run.is_arm else 1.0, cap=cap)
+    cap = np.inf if run.has_limb else 3.0 * np.abs(target).max()
+    lim = _drawing_limits(boxes, minimum=1.5 if run.has_limb else 1.0, cap=cap)
     ax.set(xlim=lim[0], ylim=lim[1], xlabel="x", ylabel="y", title=f"drawing, {what}")
     ax.set_aspect("equal", adjustable="box")
     ax.legend(**BOXED_LEGEND)
@@ -175,10 +179,11 @@ def _plot_arm(ax, run, shown):
     """Thin grey arms at a few instants of the first shown period; returns the joint positions drawn."""
     idx = np.flatnonzero(shown)[: run.n_period_samples]
     picks = idx[np.linspace(0, idx.size - 1, N_ARM_POSES).astype(int)] if idx.size else idx
-    joints = joint_positions(run.z[picks], run.config.task.arm_lengths)
+    joints = np.asarray(run.plant.joints(run.z[picks], run.plant_state[picks],
+                                         run.plant.params(run.config.task)))
     for pose in joints:
         ax.plot(*pose.T, color="0.55", lw=0.8, marker="o", ms=2.5, zorder=1)
-    ax.plot(*PIVOT, marker="s", color="0.3", ms=5)
+    ax.plot(*joints[0, 0] if len(joints) else PIVOT, marker="s", color="0.3", ms=5)
     return joints.reshape(-1, 2)
 
 

@@ -9,7 +9,7 @@ File layout (schema 1)::
     /metrics          attrs: deviation, deviation_median, deviation_std, satisfactory, diverged,
                              diverged_step, n_steps, n_steps_planned, n_train_steps, wall_s, ...
     /traces/*         time_ms, z, z_exploratory, hand, target, distance, error,
-                      norm_exploratory, norm_mastery, gate   (every record_every steps);
+                      norm_exploratory, norm_mastery, gate, plant_state   (every record_every steps);
                       period_distance: the mean distance of every complete period (every step counted)
     /weights/*        w_exploratory, w_mastery (n_out x N, at the end of the run)
 /activity/*       the recorded units (``activity.py``), when recorded
@@ -174,6 +174,7 @@ class Result:
             hand=rec.hand[:n_rec], target=target_at(steps),
             distance=rec.distance[steps], error=rec.error[steps],
             norm_exploratory=rec.norm_exp[:n_rec], norm_mastery=rec.norm_mst[:n_rec], gate=rec.gate[:n_rec],
+            plant_state=rec.plant_state[:n_rec],
         )
         per = config.n_period_steps
         n_full = n_done // per  # complete periods only

@@ -16,7 +16,7 @@ from . import _kernel as K
 from . import kinds
 from .activity import Activity
 from .checkpoint import Checkpoint, capture
-from .config import ExperimentConfig
+from .config import ConfigError, ExperimentConfig
 from .continuation import continued_from, restore, target_with_prefix
 from .envs import make_target
 from .kinds import HAND_DIMENSIONS
@@ -50,8 +50,8 @@ def kernel_params(config: ExperimentConfig, keep_replay: bool = False) -> K.Para
     kind = kinds.RULES[rule.name]
     return K.Params(
         **kind.kernel_flags(), teacher=kinds.teacher_code(kind, rule.supervisor),
-        effector=kinds.EFFECTORS[config.task.effector].code,
-        test_feedback=kinds.FEEDBACK[sched.test_feedback],
+        effector=kinds.effector(config.task.effector).code,
+        test_feedback=kinds.FEEDBACK[sched.test_feedback], dt_s=net.dt_ms / 1000.0,
         n_train_steps=config.n_train_steps, n_period_steps=config.n_period_steps,
         replay_lag=_replay_steps(config, keep_replay), rls_every=rule.rls_every,
         record_every=recd.record_every, units_every=recd.units_every,
@@ -77,15 +77,23 @@ def initial_state(config: ExperimentConfig, x0: np.ndarray, keep_replay: bool = 
     scalars[K.S_BETA] = config.rule.initial_exploration
     scalars[K.S_DIVERGED] = -1.0
     needs_p = config.rule.name != "rmhl"
+    plant = kinds.effector(config.task.effector)
     return K.State(
         x=x0.copy(), r=np.tanh(x0), Jr=np.zeros(n), fb=np.zeros(n_out),
         z=np.zeros(n_out), z_exp=np.zeros(n_out), z_mst=np.zeros(n_out), zbar=np.zeros(n_out),
-        zbar_total=np.zeros(n_out), hand=np.zeros(2), W_exp=np.zeros((n_out, n)), W_mst=np.zeros((n_out, n)),
+        zbar_total=np.zeros(n_out), hand=np.zeros(2),
+        plant_state=np.array(plant.initial_state(plant_params(config)), dtype=np.float64).reshape(plant.n_state),
+        W_exp=np.zeros((n_out, n)), W_mst=np.zeros((n_out, n)),
         P=np.eye(n) / config.network.rls_regularisation if needs_p else np.zeros((1, 1)),
         k=np.zeros(n), pend_k=np.zeros(n),
         replay=np.zeros((_replay_steps(config, keep_replay), n_out)),
         scalars=scalars, mods=np.array(K.NEUTRAL),
     )
+
+
+def plant_params(config: ExperimentConfig) -> np.ndarray:
+    """The plant's parameter vector (``kinds.Effector.params``), as the compiled loop reads it."""
+    return np.ascontiguousarray(kinds.effector(config.task.effector).params(config.task), dtype=np.float64)
 
 
 def unit_offsets(config: ExperimentConfig) -> np.ndarray:
@@ -113,6 +121,7 @@ def empty_record(config: ExperimentConfig, n_units: int, n_samples: int) -> K.Re
         error=np.zeros(n_steps), distance=np.zeros(n_steps),
         z=np.zeros((n_rec, n_out)), z_exp=np.zeros((n_rec, n_out)), hand=np.zeros((n_rec, 2)),
         norm_exp=np.zeros(n_rec), norm_mst=np.zeros(n_rec), gate=np.zeros(n_rec),
+        plant_state=np.zeros((n_rec, kinds.effector(config.task.effector).n_state)),
         rates=np.zeros((n_samples, n_units), np.float32), states=np.zeros((n_states, n_units), np.float32),
     )
 
@@ -156,6 +165,19 @@ def _capture_periods(config: ExperimentConfig, first: int, every: int, at=()) ->
     handed = {k for k in kept if k > first} | ({k for k in range(every, n_periods, every) if k > first}
                                               if every else set()) | {int(k) for k in at if first < k <= n_periods}
     return kept, handed
+
+
+def loop(config: ExperimentConfig):
+    """The compiled loop that runs ``config``: the shared one, or one compiled for a user's plant
+    (``plants.py``), whose step is first compiled alone so that its own errors are named."""
+    plant = kinds.effector(config.task.effector)
+    if plant.code != kinds.USER_PLANT:
+        return K.run_steps
+    why = K.plant_compile_error(plant.step)
+    if why:
+        raise ConfigError(f"task.effector = {config.task.effector!r} is not allowed: numba cannot compile its "
+                          f"step: {why}")
+    return K.loop_for(plant.step)
 
 
 def simulate(config: ExperimentConfig, seed: int, *, start: Checkpoint | None = None,
@@ -209,7 +231,7 @@ def simulate(config: ExperimentConfig, seed: int, *, start: Checkpoint | None = 
     rec = empty_record(config, units.size, steps.size)
     fixed = K.Fixed(*net.csr_arrays(), Q=net.Q, Q_state=Q_state, state_signal=state_signal, targets=targets,
                     schedule=schedule, costs=np.asarray(config.task.costs, dtype=np.float64),
-                    arm_lengths=np.asarray(config.task.arm_lengths, dtype=np.float64),
+                    plant_params=plant_params(config),
                     units=units, unit_offsets=offsets)
 
     def target_at(at_steps):
@@ -223,9 +245,11 @@ def simulate(config: ExperimentConfig, seed: int, *, start: Checkpoint | None = 
         prov.update(origin)
         first_step = start.step
 
+    run_steps = loop(config)
+
     def advance(s0, s1):
-        return K.run_steps(int(s0), int(s1), params, fixed, state, rec, streams["reservoir_noise"],
-                           streams["exploration"])
+        return run_steps(int(s0), int(s1), params, fixed, state, rec, streams["reservoir_noise"],
+                         streams["exploration"])
 
     per, n_steps = config.n_period_steps, config.n_steps
     kept, handed = _capture_periods(config, first_step // per, checkpoint_every if on_checkpoint else 0,
@@ -243,7 +267,11 @@ def simulate(config: ExperimentConfig, seed: int, *, start: Checkpoint | None = 
         if period in handed and on_checkpoint is not None:
             on_checkpoint(ck)
 
-    advance(0, 0)  # compiles (or loads from the cache) before the progress clock starts
+    try:
+        advance(0, 0)  # compiles (or loads from the cache) before the progress clock starts
+    except K.NumbaError as exc:  # only a user's plant can fail to compile: the built-in loop is tested
+        raise ConfigError(f"task.effector = {config.task.effector!r} is not allowed: numba cannot compile the "
+                          f"run's loop with this plant: {K.numba_message(exc)}") from None
     if progress is not None:
         progress(first_step, n_steps)
     take(first_step)

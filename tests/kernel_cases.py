@@ -122,6 +122,9 @@ FEATURE_CASES.update({
     "recording": ("task1-supertrex", ("recording.n_units=5", "recording.units_every=2", "recording.record_states=true",
                                       "recording.units_window=[0, 2]")),
     "force-move": ("task1-force", ("rule.transfer='move'",)),
+    # a user's plant with a state (tests/plant_cases.py): its own loop, its state recorded
+    "user-plant": ("task1-supertrex", GATE_OPEN + ("task.effector='plant_cases:POINT_MASS'", "task.plant.mass=0.02",
+                                                   "schedule.test_feedback='autonomous'")),
     "adaptive-threshold-first-period": (
         "task1-supertrex", ("rule.transfer_threshold=0.01", "rule.adaptive_threshold=2.0", "rule.gate_steepness=20.0")),
 })

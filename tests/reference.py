@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from reservoir_motor import kinds
 from reservoir_motor.network import make_network, make_streams
 
 HAND_DIMENSIONS = 2  # a plane: an arm with more joints than this is redundant
@@ -199,7 +200,8 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
     Returns
     -------
     dict
-        ``z``, ``z_exp``, ``hand``, ``target`` (n_steps x n_out or x 2), ``error``, ``distance``, ``gate``
+        ``z``, ``z_exp``, ``hand``, ``target`` (n_steps x n_out or x 2), ``plant_state`` (n_steps x n_state),
+        ``error``, ``distance``, ``gate``
         (the gate of the latest RLS step; 1 for FORCE), ``threshold`` (the transfer threshold of the
         step), ``norm_exp``, ``norm_mst`` (Frobenius norms after the step), ``ebar`` and ``beta`` (after
         the step), all per step; ``W_exp``, ``W_mst``, ``P`` at the end; ``n_steps`` (the steps kept) and
@@ -231,6 +233,9 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
             curves[m.target] = target_curve(m.target, period, task.target_scale)
     stall = StallDetector(period, rule.transfer_threshold, rule.adaptive_threshold)
     lengths = np.asarray(task.arm_lengths, dtype=float)
+    plant = kinds.effector(task.effector)  # a user's plant: its own plain-Python step (the built-ins: below)
+    plant_params = np.asarray(plant.params(task), dtype=float)
+    plant_state = np.array(plant.initial_state(plant_params), dtype=float).reshape(plant.n_state)
     costs = np.asarray(task.costs, dtype=float) if task.costs else np.zeros(n_out)
     dt_tau, alpha = net_cfg.dt_ms / net_cfg.tau_ms, net_cfg.noise_amplitude
     a_z, a_e, a_m = rule.output_filter, rule.error_filter, config.recording.distance_filter
@@ -251,7 +256,8 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
     out = dict(z=np.zeros((n_steps, n_out)), z_exp=np.zeros((n_steps, n_out)), hand=np.zeros((n_steps, 2)),
                target=np.zeros((n_steps, 2)), error=np.zeros(n_steps), distance=np.zeros(n_steps),
                gate=np.zeros(n_steps), threshold=np.zeros(n_steps), norm_exp=np.zeros(n_steps),
-               norm_mst=np.zeros(n_steps), ebar=np.zeros(n_steps), beta=np.zeros(n_steps))
+               norm_mst=np.zeros(n_steps), ebar=np.zeros(n_steps), beta=np.zeros(n_steps),
+               plant_state=np.zeros((n_steps, plant.n_state)))
 
     for s in range(n_steps):
         training = s < n_train
@@ -286,7 +292,13 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
             zbar_move = (1 - a_z) * zbar_move + a_z * z
 
         # 4. Hand, error (squared distance + movement cost), slow error filter.
-        hand = z[:2].copy() if task.effector == "identity" else arm_hand(z, lengths)
+        if task.effector == "identity":
+            hand = z[:2].copy()
+        elif task.effector == "arm":
+            hand = arm_hand(z, lengths)
+        else:  # the plant's state advances under the command z
+            hand = np.zeros(2)
+            plant.step(z, plant_state, plant_params, net_cfg.dt_ms / 1000.0, hand)
         hand_before = hand
         cost_zbar = zbar_move if task.cost_signal == "movement" else zbar
         e = np.sum((hand - f) ** 2) + np.sum(costs * np.abs(z - cost_zbar))
@@ -322,6 +334,7 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
         out["distance"][s], out["gate"][s], out["threshold"][s] = np.sqrt(m), gate, threshold
         out["norm_exp"][s], out["norm_mst"][s] = np.linalg.norm(W_exp), np.linalg.norm(W_mst)
         out["ebar"][s], out["beta"][s] = ebar, beta
+        out["plant_state"][s] = plant_state
 
         # 6. Feedback for the next step.
         if training or sched.test_feedback == "autonomous":

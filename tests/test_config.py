@@ -70,6 +70,8 @@ INVALID = [
     ("rule.exploratory_normalisation", "sqrt", "'none', 'joints'"),
     ("rule.transfer", "swap", "'copy', 'move', 'move_if_redundant'"),
     ("rule.adaptive_threshold", -2.0, ">= 0"),
+    ("task.plant", "heavy", "a table of parameter names and numbers"),
+    ("task.plant", {"mass": "heavy"}, "a table of parameter names and numbers"),
 ]
 
 

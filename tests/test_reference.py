@@ -33,7 +33,7 @@ SEED = 3
 
 TRACES = (("z", "z"), ("z_exploratory", "z_exp"), ("hand", "hand"), ("target", "target"), ("error", "error"),
           ("distance", "distance"), ("norm_exploratory", "norm_exp"), ("norm_mastery", "norm_mst"),
-          ("gate", "gate"))
+          ("gate", "gate"), ("plant_state", "plant_state"))
 
 MATRIX = matrix_cases()
 

@@ -69,9 +69,9 @@ def test_storage_diverged_run_round_trips_with_none_deviation(tmp_path):
 
 
 #: Keys added after results were first named by their digest (recording of units, checkpoints, the state
-#: signal); at their defaults they must not enter it.
+#: signal, the plant's parameters); at their defaults they must not enter it.
 ADDED_KEYS = {"recording": ("n_units", "units_every", "units_window", "record_states", "checkpoints"),
-              "network": ("state_signal", "state_amplitude", "state_harmonics")}
+              "network": ("state_signal", "state_amplitude", "state_harmonics"), "task": ("plant",)}
 
 
 def _digest_without_target_files(config):

@@ -48,6 +48,7 @@ class ArmDrawEnv(gym.Env):
         high = np.array([reach, -2.0 + reach, 1.0, 1.0])
         self.observation_space = spaces.Box(low, high, dtype=np.float64)
         self._hand = np.empty(2)
+        self._state = np.zeros(0)  # the kinematic arm is stateless
 
     def _observation(self):
         phase = 2.0 * np.pi * self._step / self.n_steps
@@ -64,7 +65,8 @@ class ArmDrawEnv(gym.Env):
         action = np.clip(np.asarray(action, dtype=np.float64), self.action_space.low, self.action_space.high)
         K.filter_into(self._abar, action, self.output_filter, self._step == 0)
         f = self.target[self._step]
-        error = float(K.task_error(K.EFFECTOR_ARM, action, self._abar, f, self.lengths, self.costs, self._hand))
+        error = float(K.task_error(K.EFFECTOR_ARM, action, self._abar, f, self._state, self.lengths, 0.0, self.costs,
+                                   self._hand))
         self._step += 1
         truncated = self._step >= self.n_steps
         obs = self._observation()
