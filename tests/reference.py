@@ -349,3 +349,67 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
     out.update(W_exp=W_exp, W_mst=W_mst, P=P, n_steps=n_steps if diverged_step < 0 else diverged_step,
                diverged_step=diverged_step)
     return out
+
+
+# The two-joint arm with rigid-body dynamics (docs/arm-dynamics.md), written as matrices: the inertia matrix
+# built from the segments' centre-of-mass Jacobians, the Coriolis matrix in Christoffel form, a generic
+# solve of the free joints' rows, RK4 on the state vector.
+
+def arm_inertia(q: np.ndarray, p: dict) -> np.ndarray:
+    """M(q) = sum over segments of m J_v^T J_v + i J_w^T J_w (J_v: centre-of-mass velocity Jacobian)."""
+    phi1, phi2 = q[0], q[0] + q[1]
+    u1 = np.array([np.cos(phi1), -np.sin(phi1)])  # d(sin phi, cos phi) / d phi
+    u2 = np.array([np.cos(phi2), -np.sin(phi2)])
+    jv1 = np.column_stack([p["s1"] * u1, np.zeros(2)])
+    jv2 = np.column_stack([p["l1"] * u1 + p["s2"] * u2, p["s2"] * u2])
+    jw1, jw2 = np.array([[1.0, 0.0]]), np.array([[1.0, 1.0]])
+    return (p["m1"] * jv1.T @ jv1 + p["i1"] * jw1.T @ jw1
+            + p["m2"] * jv2.T @ jv2 + p["i2"] * jw2.T @ jw2)
+
+
+def arm_coriolis(q: np.ndarray, dq: np.ndarray, p: dict) -> np.ndarray:
+    """C(q, dq) with C_kj = sum_i Gamma_ijk dq_i; only dM/dq2 is non-zero: dM/dq2 = -h [[2, 1], [1, 0]]."""
+    h = p["m2"] * p["l1"] * p["s2"] * np.sin(q[1])
+    dm = [np.zeros((2, 2)), -h * np.array([[2.0, 1.0], [1.0, 0.0]])]  # dM / dq_i
+    c = np.zeros((2, 2))
+    for k in range(2):
+        for j in range(2):
+            c[k, j] = sum(0.5 * (dm[i][k, j] + dm[j][k, i] - dm[k][i, j]) * dq[i] for i in range(2))
+    return c
+
+
+def arm_derivative(x: np.ndarray, tau: np.ndarray, p: dict) -> np.ndarray:
+    q, dq = x[:2], x[2:]
+    viscosity = np.array([[p["b11"], p["b12"]], [p["b21"], p["b22"]]])
+    force = tau - arm_coriolis(q, dq, p) @ dq - viscosity @ dq
+    free = [j for j in range(2) if p[f"lo{j + 1}"] != p[f"hi{j + 1}"]]
+    ddq = np.zeros(2)
+    if free:
+        m = arm_inertia(q, p)
+        ddq[free] = np.linalg.solve(m[np.ix_(free, free)], force[free])
+    return np.concatenate([dq, ddq])
+
+
+def arm_dynamics_step(command: np.ndarray, x: np.ndarray, p: dict, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """One step of the arm: (new state (q1, q2, dq1, dq2), hand position). A locked joint (lo == hi) is put at
+    lo at rest first; after the RK4 step each angle is clipped to [lo, hi] and a velocity into the limit zeroed.
+    """
+    x = np.array(x, dtype=float)
+    lo = np.array([p["lo1"], p["lo2"]])
+    hi = np.array([p["hi1"], p["hi2"]])
+    locked = lo == hi
+    x[:2][locked], x[2:][locked] = lo[locked], 0.0
+    tau = p["torque_scale"] * np.asarray(command[:2], dtype=float)
+    k1 = arm_derivative(x, tau, p)
+    k2 = arm_derivative(x + dt / 2 * k1, tau, p)
+    k3 = arm_derivative(x + dt / 2 * k2, tau, p)
+    k4 = arm_derivative(x + dt * k3, tau, p)
+    x = x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    below, above = x[:2] <= lo, x[:2] >= hi
+    x[:2] = np.clip(x[:2], lo, hi)
+    x[2:][below & (x[2:] < 0)] = 0.0
+    x[2:][above & (x[2:] > 0)] = 0.0
+    phi = np.cumsum(x[:2])
+    lengths = np.array([p["l1"], p["l2"]])
+    hand = np.array([p["shoulder_x"] + lengths @ np.sin(phi), p["shoulder_y"] + lengths @ np.cos(phi)])
+    return x, hand
