@@ -38,12 +38,12 @@ import numpy as np
 from numba import config, njit, types
 from numba.core import errors
 
-from .envs import arm
+from .envs import arm, arm_dynamics
 
 # What the loop can be told, as codes. The registries of ``kinds`` map the user-facing names to them.
 FEEDBACK_TARGET, FEEDBACK_REPLAY, FEEDBACK_AUTONOMOUS = 0, 1, 2
 # The built-in plants' branches of ``plant_step`` (``kinds.EFFECTORS``); a user's plant gets a loop of its own.
-EFFECTOR_IDENTITY, EFFECTOR_ARM = 0, 1
+EFFECTOR_IDENTITY, EFFECTOR_ARM, EFFECTOR_ARM_DYNAMICS = 0, 1, 2
 TEACHER_TARGET, TEACHER_RAW, TEACHER_FILTERED = 0, 1, 2  # what the mastery pathway's RLS step learns
 STATE_TABLE, STATE_HAND, STATE_TARGET = 0, 1, 2  # the state signal: a function of the phase, the hand, the target
 
@@ -215,6 +215,7 @@ def tanh_into(x, out):
 
 
 _arm_tip = njit(**STAGE)(arm.tip_position)
+_arm_dynamics_step = njit(**STAGE)(arm_dynamics.step)
 
 
 @njit(**STAGE)
@@ -234,9 +235,10 @@ def plant_step(effector, command, state, params, dt_s, hand):
     The signature of every plant's step (``plants.py``) with the built-in plant's code in front. A user's
     plant replaces this function in a loop compiled for it (``loop_for``).
     """
-    # Hook for a built-in plant with dynamics (e.g. ``envs.arm_dynamics``): a code and a branch here,
-    # ``elif effector == EFFECTOR_ARM_DYNAMICS: _arm_dynamics_step(command, state, params, dt_s, hand)``.
-    hand_position(effector, command, params, hand)
+    if effector == EFFECTOR_ARM_DYNAMICS:  # the two-joint arm driven by torques (``envs.arm_dynamics``)
+        _arm_dynamics_step(command, state, params, dt_s, hand)
+    else:
+        hand_position(effector, command, params, hand)
 
 
 @njit(**STAGE)

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from . import _kernel as K
-from .envs import arm, targets
+from .envs import arm, arm_dynamics, targets
 
 #: The hand moves in a plane: Task 1's outputs, and the joints an arm needs before it is redundant.
 HAND_DIMENSIONS = 2
@@ -149,6 +149,30 @@ def _arm_step(command, state, params, dt_s, hand):
     arm.tip_position(command, params, hand)
 
 
+def _known_plant_keys(task) -> dict:
+    """task.plant's entries that name a parameter of the dynamical arm (unknown ones are refused by the config)."""
+    return {k: v for k, v in task.plant.items() if k in arm_dynamics.DEFAULTS}
+
+
+def _check_arm_dynamics(task):
+    if task.arm_lengths:
+        return "arm_lengths", "the dynamical arm's segments are task.plant.l1 and task.plant.l2"
+    try:
+        arm_dynamics.pack(_known_plant_keys(task))
+    except ValueError as exc:
+        return "plant", str(exc)
+    return None
+
+
+def _arm_dynamics_params(task) -> np.ndarray:
+    return arm_dynamics.pack(_known_plant_keys(task))
+
+
+def _named(params) -> dict:
+    """The dynamical arm's parameter vector as the dict its numpy companions take."""
+    return dict(zip(arm_dynamics.PARAM_NAMES, np.asarray(params, dtype=np.float64).tolist(), strict=True))
+
+
 EFFECTORS = _by_name(
     Effector("identity", "the outputs are the hand's (x, y) (Task 1)", K.EFFECTOR_IDENTITY,
              n_outputs=lambda task: HAND_DIMENSIONS, check=_check_identity, has_target_outputs=True,
@@ -157,9 +181,15 @@ EFFECTORS = _by_name(
              K.EFFECTOR_ARM, n_outputs=lambda task: len(task.arm_lengths), check=_check_arm,
              has_target_outputs=False, params=_arm_lengths, reach=targets.check_reachable, joints=_arm_joints,
              step=_arm_step),
-    # Hook for the dynamical arm (``envs.arm_dynamics``): an entry "arm_dynamics" with its kernel code, its
-    # parameters (``param_defaults``: the task.plant keys), ``state_names`` (angles and velocities) and
-    # ``initial_state``, the reach and the joints drawn from the state.
+    Effector("arm_dynamics", "the outputs, times task.plant.torque_scale, are the shoulder and elbow torques (N m) "
+             "of a two-joint arm with rigid-body dynamics and joint limits (docs/arm-dynamics.md)",
+             K.EFFECTOR_ARM_DYNAMICS, n_outputs=lambda task: HAND_DIMENSIONS, check=_check_arm_dynamics,
+             has_target_outputs=False, params=_arm_dynamics_params, param_defaults=dict(arm_dynamics.DEFAULTS),
+             state_names=("q1", "q2", "dq1", "dq2"),
+             initial_state=lambda params: arm_dynamics.initial_state(_named(params)),
+             reach=lambda points, params: arm_dynamics.out_of_reach(points, _named(params)),
+             joints=lambda commands, states, params: arm_dynamics.joint_positions(states, _named(params)),
+             step=arm_dynamics.step),
 )
 
 

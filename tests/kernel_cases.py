@@ -28,6 +28,9 @@ ARM2 = ("task.effector='arm'", "task.arm_lengths=[1.8,1.8]", "rule.phi='odd'", "
 ARM5 = ("task.effector='arm'", "task.arm_lengths=[1.0,0.8,0.8,0.6,0.4]", "rule.phi='odd'",
         "rule.supervisor='filtered'", "task.costs=[0.1,0.05,0.02,0.0,0.0]")
 
+ARM_DYNAMICS = ("task.effector='arm_dynamics'", "task.target_scale=144.734", "rule.phi='odd'",
+                "rule.supervisor='filtered'")
+
 
 def manipulations(*entries: str) -> str:
     """The override of the manipulation schedule, from TOML inline-table bodies."""
@@ -125,6 +128,12 @@ FEATURE_CASES.update({
     # a user's plant with a state (tests/plant_cases.py): its own loop, its state recorded
     "user-plant": ("task1-supertrex", GATE_OPEN + ("task.effector='plant_cases:POINT_MASS'", "task.plant.mass=0.02",
                                                    "schedule.test_feedback='autonomous'")),
+    # the dynamical arm (envs.arm_dynamics): its state recorded; strong torques, no viscosity and limits just
+    # outside the butterfly's postures drive it into its joint limits (at REFERENCE_SIZE)
+    "arm-dynamics-rmhl": ("task1-rmhl", ARM_DYNAMICS + ("schedule.test_feedback='autonomous'",)),
+    "arm-dynamics-supertrex-limits": ("task1-supertrex", ARM_DYNAMICS + GATE_OPEN + (
+        "task.plant={torque_scale=20000.0, b11=0.0, b12=0.0, b21=0.0, b22=0.0, lo1=0.55, hi1=1.3, lo2=-2.1, "
+        "hi2=-1.45}", "schedule.test_feedback='replay'")),
     "adaptive-threshold-first-period": (
         "task1-supertrex", ("rule.transfer_threshold=0.01", "rule.adaptive_threshold=2.0", "rule.gate_steepness=20.0")),
 })

@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from reservoir_motor import kinds
+from reservoir_motor.envs import arm_dynamics
 from reservoir_motor.network import make_network, make_streams
 
 HAND_DIMENSIONS = 2  # a plane: an arm with more joints than this is redundant
@@ -236,6 +237,7 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
     plant = kinds.effector(task.effector)  # a user's plant: its own plain-Python step (the built-ins: below)
     plant_params = np.asarray(plant.params(task), dtype=float)
     plant_state = np.array(plant.initial_state(plant_params), dtype=float).reshape(plant.n_state)
+    arm_params = {**arm_dynamics.DEFAULTS, **task.plant}  # the dynamical arm's, by name
     costs = np.asarray(task.costs, dtype=float) if task.costs else np.zeros(n_out)
     dt_tau, alpha = net_cfg.dt_ms / net_cfg.tau_ms, net_cfg.noise_amplitude
     a_z, a_e, a_m = rule.output_filter, rule.error_filter, config.recording.distance_filter
@@ -296,6 +298,8 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
             hand = z[:2].copy()
         elif task.effector == "arm":
             hand = arm_hand(z, lengths)
+        elif task.effector == "arm_dynamics":  # the matrix form below, not the package's step
+            plant_state, hand = arm_dynamics_step(z, plant_state, arm_params, net_cfg.dt_ms / 1000.0)
         else:  # the plant's state advances under the command z
             hand = np.zeros(2)
             plant.step(z, plant_state, plant_params, net_cfg.dt_ms / 1000.0, hand)

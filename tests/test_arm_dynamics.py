@@ -147,3 +147,54 @@ def test_arm_dynamics_initial_state_puts_the_hand_at_the_origin_inside_the_limit
     np.testing.assert_allclose(A.joint_positions(q)[2], [0.0, 0.0], atol=1e-15)
     far = A.initial_state({"shoulder_y": -2.0})  # out of reach: stretched towards the origin, in the limits
     np.testing.assert_allclose(A.joint_positions(far, {"shoulder_y": -2.0})[2], [0.0, -2.0 + A.reach()])
+
+
+# --- As the built-in plant task.effector = "arm_dynamics" ------------------------------------------------
+
+def _config(*overrides):
+    from reservoir_motor import load_experiment
+
+    return load_experiment("task2-supertrex", ["task.effector='arm_dynamics'", "task.arm_lengths=[]",
+                                               "task.target_scale=144.734", *overrides])
+
+
+def test_arm_dynamics_plant_takes_its_parameters_from_task_plant():
+    from reservoir_motor import kinds
+    from reservoir_motor.simulate import plant_params
+
+    config = _config("task.plant.m1=2.0", "task.plant.torque_scale=0.5")
+    assert config.task.n_outputs == 2
+    np.testing.assert_array_equal(plant_params(config), A.pack({"m1": 2.0, "torque_scale": 0.5}))
+    plant = kinds.effector("arm_dynamics")
+    assert plant.state_names == ("q1", "q2", "dq1", "dq2") and plant.code == K.EFFECTOR_ARM_DYNAMICS
+    np.testing.assert_array_equal(plant.initial_state(plant_params(config)), A.initial_state({"m1": 2.0}))
+
+
+@pytest.mark.parametrize("overrides, words", [
+    (("task.plant.m1=-1.0",), "task.plant = {'m1': -1.0} is not allowed: arm parameter m1 = -1.0"),
+    (("task.plant.lo2=0.5",), "arm parameter lo2 = 0.5 is not allowed: must be <= hi2"),
+    (("task.plant.mass=1.0",), "task.plant.mass = 1.0 is not allowed: unknown parameter of task.effector = "
+                               "'arm_dynamics'; its parameters are m1, m2"),
+    (("task.arm_lengths=[0.3, 0.3]",), "task.arm_lengths = (0.3, 0.3) is not allowed: the dynamical arm's segments"),
+    (("task.target_scale=10.0",), "task.target = 'butterfly' is not allowed: a target point"),
+    (("task.plant.hi1=0.8",), "cannot reach the target point"),  # the butterfly needs the shoulder up to 71 deg
+    (("rule.name='force'",), "rule.name = 'force' is not allowed with task.effector = 'arm_dynamics'"),
+    (("schedule.test_feedback='target'",), "schedule.test_feedback = 'target' is not allowed"),
+])
+def test_arm_dynamics_plant_refuses_invalid_configs_in_one_line(overrides, words):
+    from reservoir_motor import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        _config(*overrides)
+    assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_arm_dynamics_out_of_reach_accepts_the_posture_of_every_reachable_point():
+    rng = np.random.default_rng(0)
+    p = A.pack()
+    lo1, hi1, lo2, hi2 = p[A._LO1:A._LO1 + 4]
+    states = np.column_stack([rng.uniform(lo1, hi1, 200), rng.uniform(lo2, hi2, 200), np.zeros((200, 2))])
+    hands = A.joint_positions(states)[:, -1]
+    assert A.out_of_reach(hands) is None
+    assert "outside the arm's annulus" in A.out_of_reach(np.array([[0.0, 0.3]]))  # 0.7 m from the shoulder
+    assert "within the joint limits" in A.out_of_reach(np.array([[0.0, -0.8]]))  # behind: the shoulder limit

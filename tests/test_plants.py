@@ -105,7 +105,7 @@ def test_plant_a_module_that_fails_to_import_or_a_rule_that_needs_targets_is_ref
         load_experiment("task1-supertrex", ["task.effector='no.such:thing'"])
     with pytest.raises(ConfigError, match="rule.name = 'force' is not allowed"):
         load_experiment("task1-force", [f"task.effector='{MODULE}:POINT_MASS'"])
-    with pytest.raises(ConfigError, match="'identity', 'arm', or 'package.module:name'"):
+    with pytest.raises(ConfigError, match="'identity', 'arm', 'arm_dynamics', or 'package.module:name'"):
         load_experiment("task1-supertrex", ["task.effector='not a module'"])
 
 

@@ -263,3 +263,12 @@ def test_simulate_gate_trace_independent_of_chunks():
     one = rm.simulate(config, SEED, n_chunks=1).traces["gate"]
     many = rm.simulate(config, SEED, n_chunks=50).traces["gate"]
     np.testing.assert_array_equal(many, one)
+
+
+def test_arm_dynamics_limits_case_reaches_the_joint_limits_and_moves_the_arm():
+    """The case that drives the dynamical arm into its limits does: both the clip and the free motion are compared."""
+    config = case_config(*FEATURE_CASES["arm-dynamics-supertrex-limits"])
+    q = run_reference(config, SEED)["plant_state"][:, :2]
+    plant = config.task.plant
+    assert np.any(q[:, 0] == plant["hi1"]) and np.any(q[:, 1] == plant["lo2"])
+    assert np.ptp(q[:, 0]) > 0.1

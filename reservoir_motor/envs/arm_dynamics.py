@@ -263,3 +263,35 @@ def reach(params: dict | None = None) -> float:
     """Radius (m) of the disc around the shoulder that the hand can reach, joint limits aside."""
     p = _named(params)
     return p["l1"] + p["l2"]
+
+
+def out_of_reach(points, params: dict | None = None) -> str | None:
+    """Why the hand cannot be put at every point (rows of ``points``, shape (n, 2)) within the joint limits, or None.
+
+    A point is reachable when one of its two postures (elbow flexed either way, by inverse kinematics) has both
+    angles inside [lo, hi] (to 1e-9 rad, so that a locked joint's own circle counts); the shoulder angle is
+    taken modulo 2 pi.
+    """
+    p = _named(params)
+    l1, l2 = p["l1"], p["l2"]
+    dx = np.asarray(points, dtype=np.float64)[:, 0] - p["shoulder_x"]
+    dy = np.asarray(points, dtype=np.float64)[:, 1] - p["shoulder_y"]
+    d2 = dx * dx + dy * dy
+    cos_elbow = (d2 - l1 * l1 - l2 * l2) / (2.0 * l1 * l2)
+    far = np.abs(cos_elbow) > 1.0 + 1e-12
+    if far.any():
+        i = int(np.argmax(far))
+        return (f"a target point ({points[i][0]:.3g}, {points[i][1]:.3g}) lies {math.sqrt(d2[i]):.3g} m from the "
+                f"shoulder, outside the arm's annulus [{abs(l1 - l2):.3g}, {l1 + l2:.3g}] m")
+    tol = 1e-9
+    ok = np.zeros(dx.shape, bool)
+    for sign in (-1.0, 1.0):
+        q2 = sign * np.arccos(np.clip(cos_elbow, -1.0, 1.0))
+        q1 = np.arctan2(dx, dy) - np.arctan2(l2 * np.sin(q2), l1 + l2 * np.cos(q2))
+        q1 = p["lo1"] + np.mod(q1 - p["lo1"] + tol, 2.0 * np.pi) - tol  # the turn of q1 nearest above lo1
+        ok |= ((q1 <= p["hi1"] + tol) & (p["lo2"] - tol <= q2) & (q2 <= p["hi2"] + tol))
+    if not ok.all():
+        i = int(np.argmin(ok))
+        return (f"the hand cannot reach the target point ({points[i][0]:.3g}, {points[i][1]:.3g}) within the joint "
+                f"limits q1 in [{p['lo1']:.3g}, {p['hi1']:.3g}], q2 in [{p['lo2']:.3g}, {p['hi2']:.3g}] rad")
+    return None
