@@ -105,6 +105,7 @@ class Effector:
     params: Callable[[object], np.ndarray] = _no_params   # the parameter vector, from the task config
     param_defaults: dict = field(default_factory=dict)    # names and defaults of the task.plant table
     state_names: tuple = ()                    # the plant state's entries (recorded with the hand)
+    angle_states: tuple = ()                   # those that are joint angles (rad): the run figure's angle panel
     initial_state: Callable[[np.ndarray], np.ndarray] = _no_state   # of the parameter vector
     reach: Callable | None = None              # reach(points, params): why a target point is out of reach, or None
     joints: Callable | None = None             # joints(commands, states, params): (samples, points, 2) to draw
@@ -185,7 +186,7 @@ EFFECTORS = _by_name(
              "of a two-joint arm with rigid-body dynamics and joint limits (docs/arm-dynamics.md)",
              K.EFFECTOR_ARM_DYNAMICS, n_outputs=lambda task: HAND_DIMENSIONS, check=_check_arm_dynamics,
              has_target_outputs=False, params=_arm_dynamics_params, param_defaults=dict(arm_dynamics.DEFAULTS),
-             state_names=("q1", "q2", "dq1", "dq2"),
+             state_names=("q1", "q2", "dq1", "dq2"), angle_states=("q1", "q2"),
              initial_state=lambda params: arm_dynamics.initial_state(_named(params)),
              reach=lambda points, params: arm_dynamics.out_of_reach(points, _named(params)),
              joints=lambda commands, states, params: arm_dynamics.joint_positions(states, _named(params)),

@@ -24,6 +24,7 @@ from matplotlib.ticker import MaxNLocator
 from scipy.signal import lfilter
 
 from . import kinds
+from .config import TaskConfig
 from .envs import make_target
 from .envs.arm import PIVOT
 
@@ -86,7 +87,11 @@ class _RunView:
         cfg = result.config
         self.result, self.config, self.metrics = result, cfg, result.metrics
         self.plant = kinds.effector(cfg.task.effector)
-        self.is_arm = cfg.task.effector == "arm"  # the command is joint angles: their panel
+        # the joint-angle panel: the kinematic arm's command (units of pi), or a plant's angle states (rad)
+        self.angle_states = [self.plant.state_names.index(n) for n in self.plant.angle_states]
+        self.is_arm = cfg.task.effector == "arm" or bool(self.angle_states)
+        # the task's length unit: 1 at the scripts' target_scale, 0.1 for a butterfly of radius 0.1 m
+        self.unit = TaskConfig.target_scale / cfg.task.target_scale
         self.has_limb = self.plant.joints is not None  # a limb to draw (the plant entry's joints)
         self.plant_state = np.asarray(result.traces.get("plant_state", np.zeros((len(result.traces["z"]), 0))))
         tr = result.traces
@@ -94,6 +99,8 @@ class _RunView:
         self.t_ms = np.asarray(tr["time_ms"], dtype=float)
         self.hand = _smooth(tr["hand"], alpha)
         self.z = _smooth(tr["z"], alpha)
+        self.angles = (_smooth(self.plant_state[:, self.angle_states], alpha) if self.angle_states
+                       else self.z)
         self.target = np.asarray(tr["target"], dtype=float)
         self.n_period_samples = -(-cfg.n_period_steps // cfg.recording.record_every)
         self.t_train_ms = cfg.n_train_steps * cfg.network.dt_ms
@@ -161,7 +168,7 @@ def _plot_drawing(ax, run):
         boxes.append(_plot_arm(ax, run, shown))
     # An arm keeps everything within its reach; a free hand that ran away is cut at 3x the target's size.
     cap = np.inf if run.has_limb else 3.0 * np.abs(target).max()
-    lim = _drawing_limits(boxes, minimum=1.5 if run.has_limb else 1.0, cap=cap)
+    lim = _drawing_limits(boxes, minimum=(1.5 if run.has_limb else 1.0) * run.unit, cap=cap)
     ax.set(xlim=lim[0], ylim=lim[1], xlabel="x", ylabel="y", title=f"drawing, {what}")
     ax.set_aspect("equal", adjustable="box")
     ax.legend(**BOXED_LEGEND)
@@ -204,7 +211,7 @@ def _plot_coordinate(ax, run, k):
     t_s = run.t_ms / 1000
     ax.plot(t_s, run.target[:, k], color=TARGET, ls="--", lw=1.2)
     ax.plot(t_s, run.hand[:, k], color="k", lw=0.7)
-    ref = max(1.0, np.abs(run.target[:, k]).max(initial=0))
+    ref = max(run.unit, np.abs(run.target[:, k]).max(initial=0))
     ax.set_ylim(*_clipped_range(run.hand[:, k], -1.2 * ref, 1.2 * ref, cap=3 * ref))
     ax.set(ylabel=f"{name}(t)", xlim=(0, run.t_end_ms / 1000))
     _time_markers(ax, run, 1000)
@@ -227,12 +234,14 @@ def _clipped_range(values, lo, hi, cap):
 
 
 def _plot_angles(ax, run):
-    """Joint angles z_j(t) in units of pi; a legend for a few joints only."""
+    """Joint angles: the kinematic arm's z_j(t) in units of pi, a plant's angle states in rad; a legend for a few
+    joints only."""
     t_s = run.t_ms / 1000
-    colors = _joint_colors(run.z.shape[1])
+    colors = _joint_colors(run.angles.shape[1])
     for j, c in enumerate(colors):
-        ax.plot(t_s, run.z[:, j], color=c, lw=0.7, label=rf"$\theta_{{{j + 1}}}$")
-    ax.set(xlabel="time (s)", ylabel=r"joint angle ($\pi$)", title="joint angles", xlim=(0, run.t_end_ms / 1000))
+        ax.plot(t_s, run.angles[:, j], color=c, lw=0.7, label=rf"$\theta_{{{j + 1}}}$")
+    unit = "rad" if run.angle_states else r"$\pi$"
+    ax.set(xlabel="time (s)", ylabel=f"joint angle ({unit})", title="joint angles", xlim=(0, run.t_end_ms / 1000))
     _time_markers(ax, run, 1000)
     if len(colors) <= 6:
         lo, hi = ax.get_ylim()

@@ -55,3 +55,14 @@ def test_plot_run_marks_a_diverged_run(tmp_path):
         min(cfg.n_steps, max(2 * step, cfg.n_period_steps)) * cfg.network.dt_ms / cfg.network.tau_ms)
     vertical = [line.get_xdata()[0] for line in distance.get_lines() if len(set(line.get_xdata())) == 1]
     assert vertical == pytest.approx([t_broke])
+
+
+def test_plot_run_dynamical_arm_draws_its_limb_and_its_angle_states_at_the_task_size():
+    result = simulate(small("task1-rmhl", "task.effector='arm_dynamics'", "task.target_scale=144.734",
+                            'schedule.test_feedback="replay"'), 0)
+    fig = plot_run(result)
+    drawing, angles = fig.axes[0], fig.axes[3]
+    assert len(fig.axes) == 6 and angles.get_ylabel() == "joint angle (rad)"
+    q1 = result.traces["plant_state"][:, 0]
+    assert abs(angles.get_lines()[0].get_ydata()[0] - q1[0]) < 1e-12  # the state, not the torque command
+    assert 0.1 < np.ptp(drawing.get_ylim()) < 1.0  # the shoulder 0.4 m below a target of radius 0.1 m
