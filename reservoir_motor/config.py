@@ -206,7 +206,8 @@ class TaskConfig(_Section):
                           "(a filter of the total output, every step: the cost of moving)",
                           choices=("scripts", "movement"))
     plant: dict = _f({}, "the plant's parameters by name, e.g. {mass = 1.0}; those not given take the plant's "
-                     "defaults (docs/plants.md); the built-in identity and arm take none",
+                     "defaults (docs/plants.md); the built-in identity and arm take none, arm_dynamics those of "
+                     "docs/arm-dynamics.md",
                      parse=_parse_plant, allowed="a table of parameter names and numbers", added=True)
 
     def _check(self):

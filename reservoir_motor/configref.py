@@ -25,7 +25,8 @@ _TYPES = {"int": "integer", "float": "float", "str": "string", "bool": "boolean"
 _CROSS_CHECKS = [
     "`network.dt_ms` must not exceed `network.tau_ms`.",
     "`task.duration_ms` must be a whole number (>= 2) of `network.dt_ms` steps.",
-    "`task.effector = \"arm\"` needs `task.arm_lengths`; `\"identity\"` takes none.",
+    "`task.effector = \"arm\"` needs `task.arm_lengths`; `\"identity\"` and `\"arm_dynamics\"` take none "
+    "(the dynamical arm's segments are `task.plant.l1`, `task.plant.l2`).",
     "`task.effector = \"package.module:name\"` must import a `reservoir_motor.plants.Plant` whose step runs once "
     "from its initial state with finite results, and `task.plant` may only name that plant's parameters "
     "(docs/plants.md).",

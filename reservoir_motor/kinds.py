@@ -9,15 +9,20 @@ needs new behaviour in the loop, the branch in ``_kernel`` that implements it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from importlib.util import find_spec
 from typing import Callable
 
 import numpy as np
 
 from . import _kernel as K
-from .envs import arm, arm_dynamics, targets
+from .envs import ARM_ENV_ID, arm, arm_dynamics, targets
 
 #: The hand moves in a plane: Task 1's outputs, and the joints an arm needs before it is redundant.
 HAND_DIMENSIONS = 2
+
+
+#: The Gymnasium env of every plant that names no class of its own (``envs.plant_env``).
+PLANT_ENV = "reservoir_motor.envs.plant_env:PlantDrawEnv"
 
 
 def _by_name(*entries):
@@ -111,6 +116,10 @@ class Effector:
     joints: Callable | None = None             # joints(commands, states, params): (samples, points, 2) to draw
     step: Callable | None = None               # the plain-Python step (a user's plant: compiled into its loop)
     trial: Callable[[object, float], tuple[str, str] | None] = lambda task, dt_s: None
+    env_id: str = ""                           # its Gymnasium id ('' for a user's plant): envs.register_envs
+    env_entry_point: str = PLANT_ENV           # made with effector=name unless another class is named
+    env_kwargs: dict = field(default_factory=dict)   # the env's defaults beyond PlantDrawEnv's
+    action_bound: float = 1.0                  # the env's action box: +-bound on every command
 
     @property
     def n_state(self) -> int:
@@ -177,11 +186,11 @@ def _named(params) -> dict:
 EFFECTORS = _by_name(
     Effector("identity", "the outputs are the hand's (x, y) (Task 1)", K.EFFECTOR_IDENTITY,
              n_outputs=lambda task: HAND_DIMENSIONS, check=_check_identity, has_target_outputs=True,
-             step=_identity_step),
+             step=_identity_step, env_id="reservoir_motor/Identity-v0", action_bound=2.0),
     Effector("arm", "the outputs are the joint angles of a planar arm, in units of pi (Tasks 2, 3)",
              K.EFFECTOR_ARM, n_outputs=lambda task: len(task.arm_lengths), check=_check_arm,
              has_target_outputs=False, params=_arm_lengths, reach=targets.check_reachable, joints=_arm_joints,
-             step=_arm_step),
+             step=_arm_step, env_id=ARM_ENV_ID, env_entry_point="reservoir_motor.envs.arm_env:ArmDrawEnv"),
     Effector("arm_dynamics", "the outputs, times task.plant.torque_scale, are the shoulder and elbow torques (N m) "
              "of a two-joint arm with rigid-body dynamics and joint limits (docs/arm-dynamics.md)",
              K.EFFECTOR_ARM_DYNAMICS, n_outputs=lambda task: HAND_DIMENSIONS, check=_check_arm_dynamics,
@@ -190,7 +199,10 @@ EFFECTORS = _by_name(
              initial_state=lambda params: arm_dynamics.initial_state(_named(params)),
              reach=lambda points, params: arm_dynamics.out_of_reach(points, _named(params)),
              joints=lambda commands, states, params: arm_dynamics.joint_positions(states, _named(params)),
-             step=arm_dynamics.step),
+             step=arm_dynamics.step, env_id="reservoir_motor/ArmDynamics-v0",
+             # the experiments' drawing: the butterfly at 0.1 m in 10 s, in steps of 10 ms (RK4 is exact enough
+             # at that step for this slow a movement); outputs of +-20 are +-2 N m at the default torque_scale
+             env_kwargs={"target_scale": 144.734, "n_steps": 1000, "dt_ms": 10.0}, action_bound=20.0),
 )
 
 
@@ -284,3 +296,9 @@ STATE_SIGNALS = _by_name(
     StateSignal("hand", "proprioception: the hand position of the previous step, 0 at the first", K.STATE_HAND),
     StateSignal("target", "vision: the target point of this step", K.STATE_TARGET),
 )
+
+
+if find_spec("gymnasium") is not None:  # every plant's env, now that the registry is complete (envs.register_envs)
+    from .envs import register_envs
+
+    register_envs()

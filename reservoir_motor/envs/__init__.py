@@ -1,15 +1,16 @@
 """Motor environments: the target curves and the map from network output to hand position.
 
-With Gymnasium installed (extra ``gym``), importing this package registers the arm as ``ARM_ENV_ID``.
-Gymnasium 1.0 dropped its plugin system (entry points in the ``gymnasium.envs`` group are no longer
-read), so a fresh process names the module that registers the env in the id::
+With Gymnasium installed (extra ``gym``), every built-in plant is a Gymnasium env under the id of its entry
+in ``kinds.EFFECTORS`` (``Effector.env_id``): ``reservoir_motor/Identity-v0``, ``reservoir_motor/Arm-v0``
+(``ARM_ENV_ID``) and ``reservoir_motor/ArmDynamics-v0``. ``kinds`` registers them once its registry is
+complete (this package is imported before it). Gymnasium 1.0 dropped its plugin system (entry points in
+the ``gymnasium.envs`` group are no longer read), so a fresh process names the module that registers the
+envs in the id::
 
-    gymnasium.make("reservoir_motor.envs:reservoir_motor/Arm-v0")
+    gymnasium.make("reservoir_motor.envs:reservoir_motor/ArmDynamics-v0")
 
-or imports it first: ``import reservoir_motor.envs`` and then ``gymnasium.make("reservoir_motor/Arm-v0")``.
+or imports the package first: ``import reservoir_motor`` and then ``gymnasium.make("reservoir_motor/Arm-v0")``.
 """
-
-from importlib.util import find_spec
 
 from .targets import make_target
 
@@ -19,15 +20,15 @@ __all__ = ["ARM_ENV_ID", "make_target", "register_envs"]
 
 
 def register_envs() -> None:
-    """Register the arm environment with Gymnasium as ``ARM_ENV_ID``; calling it again changes nothing.
+    """Register every built-in plant's env with Gymnasium; calling it again changes nothing.
 
-    The entry point is a string, so the env module (and its Gymnasium imports) loads only when an env is made.
+    The entry points are strings, so the env modules (and their Gymnasium imports) load only when an env is made.
     """
     import gymnasium
 
-    if ARM_ENV_ID not in gymnasium.registry:
-        gymnasium.register(id=ARM_ENV_ID, entry_point="reservoir_motor.envs.arm_env:ArmDrawEnv")
+    from .. import kinds
 
-
-if find_spec("gymnasium") is not None:  # Gymnasium is optional; the simulator does not need it
-    register_envs()
+    for plant in kinds.EFFECTORS.values():
+        if plant.env_id and plant.env_id not in gymnasium.registry:
+            own = {"effector": plant.name} if plant.env_entry_point == kinds.PLANT_ENV else {}
+            gymnasium.register(id=plant.env_id, entry_point=plant.env_entry_point, kwargs={**own, **plant.env_kwargs})
