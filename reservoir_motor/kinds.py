@@ -114,7 +114,8 @@ class Effector:
     initial_state: Callable[[np.ndarray], np.ndarray] = _no_state   # of the parameter vector
     reach: Callable | None = None              # reach(points, params): why a target point is out of reach, or None
     joints: Callable | None = None             # joints(commands, states, params): (samples, points, 2) to draw
-    step: Callable | None = None               # the plain-Python step (a user's plant: compiled into its loop)
+    step: Callable | None = None               # a user's plain-Python step, compiled into its own loop (the
+                                               # built-ins are branches of ``_kernel.plant_step``)
     trial: Callable[[object, float], tuple[str, str] | None] = lambda task, dt_s: None
     env_id: str = ""                           # its Gymnasium id ('' for a user's plant): envs.register_envs
     env_entry_point: str = PLANT_ENV           # made with effector=name unless another class is named
@@ -150,15 +151,6 @@ def _arm_joints(commands, states, params) -> np.ndarray:
     return arm.joint_positions(commands, params)
 
 
-def _identity_step(command, state, params, dt_s, hand):
-    hand[0] = command[0]
-    hand[1] = command[1]
-
-
-def _arm_step(command, state, params, dt_s, hand):
-    arm.tip_position(command, params, hand)
-
-
 def _known_plant_keys(task) -> dict:
     """task.plant's entries that name a parameter of the dynamical arm (unknown ones are refused by the config)."""
     return {k: v for k, v in task.plant.items() if k in arm_dynamics.DEFAULTS}
@@ -186,11 +178,11 @@ def _named(params) -> dict:
 EFFECTORS = _by_name(
     Effector("identity", "the outputs are the hand's (x, y) (Task 1)", K.EFFECTOR_IDENTITY,
              n_outputs=lambda task: HAND_DIMENSIONS, check=_check_identity, has_target_outputs=True,
-             step=_identity_step, env_id="reservoir_motor/Identity-v0", action_bound=2.0),
+             env_id="reservoir_motor/Identity-v0", action_bound=2.0),
     Effector("arm", "the outputs are the joint angles of a planar arm, in units of pi (Tasks 2, 3)",
              K.EFFECTOR_ARM, n_outputs=lambda task: len(task.arm_lengths), check=_check_arm,
              has_target_outputs=False, params=_arm_lengths, reach=targets.check_reachable, joints=_arm_joints,
-             step=_arm_step, env_id=ARM_ENV_ID, env_entry_point="reservoir_motor.envs.arm_env:ArmDrawEnv"),
+             env_id=ARM_ENV_ID, env_entry_point="reservoir_motor.envs.arm_env:ArmDrawEnv"),
     Effector("arm_dynamics", "the outputs, times task.plant.torque_scale, are the shoulder and elbow torques (N m) "
              "of a two-joint arm with rigid-body dynamics and joint limits (docs/arm-dynamics.md)",
              K.EFFECTOR_ARM_DYNAMICS, n_outputs=lambda task: HAND_DIMENSIONS, check=_check_arm_dynamics,
@@ -199,7 +191,7 @@ EFFECTORS = _by_name(
              initial_state=lambda params: arm_dynamics.initial_state(_named(params)),
              reach=lambda points, params: arm_dynamics.out_of_reach(points, _named(params)),
              joints=lambda commands, states, params: arm_dynamics.joint_positions(states, _named(params)),
-             step=arm_dynamics.step, env_id="reservoir_motor/ArmDynamics-v0",
+             env_id="reservoir_motor/ArmDynamics-v0",
              # the experiments' drawing: the butterfly at 0.1 m in 10 s, in steps of 10 ms (RK4 is exact enough
              # at that step for this slow a movement); outputs of +-20 are +-2 N m at the default torque_scale
              env_kwargs={"target_scale": 144.734, "n_steps": 1000, "dt_ms": 10.0}, action_bound=20.0),
