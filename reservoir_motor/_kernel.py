@@ -77,7 +77,7 @@ Params = namedtuple("Params", [
     "dt_over_tau", "noise_amplitude", "state_source", "state_amplitude",
     "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor", "psi_exponent",
     "error_filter", "output_filter", "kappa", "threshold", "gate_steepness",
-    "transfer_moves", "adaptive_threshold", "cost_on_movement",
+    "transfer_moves", "adaptive_threshold", "cost_on_movement", "effort_cost",
     "distance_filter", "divergence_bound",
 ])
 
@@ -362,14 +362,17 @@ def filter_into(zbar, z, a, first):
 
 
 @njit(**STAGE)
-def task_error(effector, z, zbar, target_point, plant_state, plant_params, dt_s, costs, hand):
+def task_error(effector, z, zbar, target_point, plant_state, plant_params, dt_s, costs, effort_cost, hand):
     """Advance the plant under the outputs ``z``, then the error of one step: squared distance of the hand
-    (into ``hand``) from the target point, plus the movement cost sum_o c_o |z_o - zbar_o|. The Gymnasium env
-    calls this same function."""
+    (into ``hand``) from the target point, plus the movement cost sum_o c_o |z_o - zbar_o| and the effort
+    cost c_e sum_o z_o^2. The Gymnasium env calls this same function."""
     plant_step(effector, z, plant_state, plant_params, dt_s, hand)
     e = (hand[0] - target_point[0]) ** 2 + (hand[1] - target_point[1]) ** 2
     for o in range(costs.size):
         e += costs[o] * abs(z[o] - zbar[o])
+    if effort_cost != 0.0:
+        for o in range(z.size):
+            e += effort_cost * z[o] * z[o]
     return e
 
 
@@ -385,7 +388,7 @@ def step_error(p, fx, st, s, training, target_point):
         filter_into(st.zbar_total, st.z, p.output_filter, s == 0)
         zbar = st.zbar_total
     return task_error(p.effector, st.z, zbar, target_point, st.plant_state, fx.plant_params, p.dt_s, fx.costs,
-                      st.hand)
+                      p.effort_cost, st.hand)
 
 
 @njit(**STAGE)

@@ -205,6 +205,8 @@ class TaskConfig(_Section):
                           "turns the cost into a posture penalty; RMHL's, frozen in the test) or 'movement' "
                           "(a filter of the total output, every step: the cost of moving)",
                           choices=("scripts", "movement"))
+    effort_cost: float = _f(0.0, "effort cost c_e on the plant's command, added to the error as c_e sum_o z_o^2 "
+                            "(for arm_dynamics the torques in units of torque_scale); 0 = off", lo=0, added=True)
     plant: dict = _f({}, "the plant's parameters by name, e.g. {mass = 1.0}; those not given take the plant's "
                      "defaults (docs/plants.md); the built-in identity and arm take none, arm_dynamics those of "
                      "docs/arm-dynamics.md",

@@ -65,7 +65,7 @@ def kernel_params(config: ExperimentConfig, keep_replay: bool = False) -> K.Para
         error_filter=rule.error_filter, output_filter=rule.output_filter, kappa=rule.kappa,
         threshold=rule.transfer_threshold, gate_steepness=rule.gate_steepness,
         transfer_moves=_transfer_moves(config), adaptive_threshold=rule.adaptive_threshold,
-        cost_on_movement=config.task.cost_signal == "movement",
+        cost_on_movement=config.task.cost_signal == "movement", effort_cost=config.task.effort_cost,
         distance_filter=recd.distance_filter, divergence_bound=recd.divergence_bound,
     )
 

@@ -134,6 +134,10 @@ FEATURE_CASES.update({
     "arm-dynamics-supertrex-limits": ("task1-supertrex", ARM_DYNAMICS + GATE_OPEN + (
         "task.plant={torque_scale=20000.0, b11=0.0, b12=0.0, b21=0.0, b22=0.0, lo1=0.55, hi1=1.3, lo2=-2.1, "
         "hi2=-1.45}", "schedule.test_feedback='replay'")),
+    # the effort cost on the command, with and without movement costs
+    "effort-cost-arm-dynamics-rmhl": ("task1-rmhl", ARM_DYNAMICS + ("task.effort_cost=0.002",
+                                                                    "schedule.test_feedback='autonomous'")),
+    "effort-cost-arm3-supertrex": ("task1-supertrex", ARM3_COSTS + GATE_OPEN + ("task.effort_cost=0.05",)),
     "adaptive-threshold-first-period": (
         "task1-supertrex", ("rule.transfer_threshold=0.01", "rule.adaptive_threshold=2.0", "rule.gate_steepness=20.0")),
 })

@@ -293,7 +293,7 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
                 zbar = (1 - a_z) * zbar + a_z * z_exp
             zbar_move = (1 - a_z) * zbar_move + a_z * z
 
-        # 4. Hand, error (squared distance + movement cost), slow error filter.
+        # 4. Hand, error (squared distance + movement and effort costs), slow error filter.
         if task.effector == "identity":
             hand = z[:2].copy()
         elif task.effector == "arm":
@@ -305,7 +305,7 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
             plant.step(z, plant_state, plant_params, net_cfg.dt_ms / 1000.0, hand)
         hand_before = hand
         cost_zbar = zbar_move if task.cost_signal == "movement" else zbar
-        e = np.sum((hand - f) ** 2) + np.sum(costs * np.abs(z - cost_zbar))
+        e = np.sum((hand - f) ** 2) + np.sum(costs * np.abs(z - cost_zbar)) + task.effort_cost * np.sum(z ** 2)
         m = e if s == 0 else (1 - a_m) * m + a_m * e
         out["error"][s] = e
 

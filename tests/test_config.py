@@ -64,6 +64,7 @@ INVALID = [
     ("network.state_signal", "smell", "'phase', 'harmonics', 'ramp', 'hand', 'target'"),
     ("network.state_amplitude", -1.0, ">= 0"),
     ("network.state_harmonics", 0, ">= 1"),
+    ("task.effort_cost", -0.1, ">= 0"),
     ("recording.checkpoints", [0, 2], "a list of distinct period numbers >= 1"),
     ("recording.checkpoints", [2, 2], "a list of distinct period numbers >= 1"),
     ("recording.checkpoints", 3, "a list of distinct period numbers >= 1"),

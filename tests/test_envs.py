@@ -158,3 +158,17 @@ def test_arm_movement_cost_uses_a_filter_of_the_total_output_in_training_and_tes
     cost = np.sum(np.asarray(cfg.task.costs) * np.abs(z - zbar), axis=1)
     np.testing.assert_allclose(res.traces["error"], dist2 + cost, rtol=1e-12)
     assert cost[cfg.n_train_steps + 1:].min() > 0  # the test output moves, so it costs
+
+
+def test_effort_cost_adds_its_squared_command_to_the_error_exactly():
+    effort = 0.004
+    cfg = load_experiment("dynarm-rmhl", ["recording.record_every=1", "network.n_neurons=50", "task.duration_ms=4",
+                                          "schedule.n_train_trials=2", "schedule.n_test_trials=1",
+                                          "schedule.replay_lag_trials=1", f"task.effort_cost={effort}"])
+    res = simulate(cfg, 0)
+    z = res.traces["z"]
+    dist2 = np.sum((res.traces["hand"] - res.traces["target"]) ** 2, axis=1)
+    effort_term = effort * np.sum(z ** 2, axis=1)
+    np.testing.assert_allclose(res.traces["error"], dist2 + effort_term, rtol=1e-12)
+    train = slice(0, cfg.n_train_steps)  # above the tolerance at every training step: the check sees the term
+    assert np.all(effort_term[train] > 1e-10 * res.traces["error"][train])

@@ -17,13 +17,13 @@ from reservoir_motor import ConfigError, kinds, simulate  # noqa: E402
 from reservoir_motor.envs.plant_env import PlantDrawEnv  # noqa: E402
 
 PLANTS = sorted(kinds.EFFECTORS)
-# A small run of each plant with movement costs, every step recorded.
+# A small run of each plant with movement costs (and an effort cost on the torques), every step recorded.
 RUNS = {
     "identity": ("task1-supertrex", ["task.costs=[0.1, 0.05]"]),
     "arm": ("task2-supertrex", ["task.costs=[0.1, 0.05]", "task.arm_lengths=[1.8, 1.8]"]),
     "arm_dynamics": ("task2-supertrex", ["task.effector='arm_dynamics'", "task.arm_lengths=[]",
                                          "task.target_scale=144.734", "task.costs=[0.01, 0.02]",
-                                         "task.plant={torque_scale=50.0, m1=1.0}"]),
+                                         "task.plant={torque_scale=50.0, m1=1.0}", "task.effort_cost=0.003"]),
 }
 
 
@@ -51,7 +51,7 @@ def test_plant_envs_driven_by_a_run_find_its_errors_and_states(name):
     assert np.all(np.abs(z[:n]) <= plant.action_bound)  # inside the action space: the env does not clip
     if plant.env_entry_point == kinds.PLANT_ENV:
         kwargs = dict(plant=task.plant, target_scale=task.target_scale, dt_ms=cfg.network.dt_ms,
-                      arm_lengths=task.arm_lengths)
+                      arm_lengths=task.arm_lengths, effort_cost=task.effort_cost)
     else:
         kwargs = dict(arm_lengths=task.arm_lengths)
     env = gym.make(plant.env_id, target=task.target, n_steps=n, costs=task.costs,

@@ -66,7 +66,7 @@ class ArmDrawEnv(gym.Env):
         K.filter_into(self._abar, action, self.output_filter, self._step == 0)
         f = self.target[self._step]
         error = float(K.task_error(K.EFFECTOR_ARM, action, self._abar, f, self._state, self.lengths, 0.0, self.costs,
-                                   self._hand))
+                                   0.0, self._hand))
         self._step += 1
         truncated = self._step >= self.n_steps
         obs = self._observation()

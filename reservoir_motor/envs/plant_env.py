@@ -1,13 +1,13 @@
 """Every built-in plant as a Gymnasium environment (extra ``gym``), on the compiled loop's own step and error.
 
 The env is described by the same keys as the config's ``task`` section (``effector``, ``plant``,
-``arm_lengths``, ``target``, ``target_scale``, ``costs``), validated by ``config.TaskConfig`` with the same
-one-line messages, plus the period in steps, the step ``dt_ms`` and the output filter of the movement cost.
-Each step calls ``_kernel.task_error``, the function the compiled loop calls: it advances the plant's state
-under the action (``_kernel.plant_step``) and returns the squared distance of the hand from the target plus
-the movement cost sum_o c_o |a_o - abar_o|, abar the actions low-passed with ``output_filter`` from
-abar = a at the first step (the simulator's error with ``task.cost_signal = "movement"``). Reward: minus
-that error. An episode is one period of the target curve.
+``arm_lengths``, ``target``, ``target_scale``, ``costs``, ``effort_cost``), validated by ``config.TaskConfig``
+with the same one-line messages, plus the period in steps, the step ``dt_ms`` and the output filter of the
+movement cost. Each step calls ``_kernel.task_error``, the function the compiled loop calls: it advances the
+plant's state under the action (``_kernel.plant_step``) and returns the squared distance of the hand from the
+target plus the movement cost sum_o c_o |a_o - abar_o| and the effort cost c_e sum_o a_o^2, abar the actions
+low-passed with ``output_filter`` from abar = a at the first step (the simulator's error with
+``task.cost_signal = "movement"``). Reward: minus that error. An episode is one period of the target curve.
 
 Action: the plant's command (the network outputs), in the box of ``Effector.action_bound``. Observation:
 the hand position, the plant's state (``Effector.state_names``) and the target's phase as (cos, sin).
@@ -33,9 +33,11 @@ class PlantDrawEnv(gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, effector="identity", plant=None, arm_lengths=(), target="butterfly",
-                 target_scale=TaskConfig.target_scale, costs=(), n_steps=500, dt_ms=2.0, output_filter=0.2):
+                 target_scale=TaskConfig.target_scale, costs=(), effort_cost=0.0, n_steps=500, dt_ms=2.0,
+                 output_filter=0.2):
         self.task = TaskConfig(effector=effector, plant=dict(plant or {}), arm_lengths=tuple(arm_lengths),
-                               target=target, target_scale=target_scale, costs=tuple(costs))
+                               target=target, target_scale=target_scale, costs=tuple(costs),
+                               effort_cost=effort_cost)
         self.plant = kinds.effector(effector)
         if self.plant.code == kinds.USER_PLANT:
             raise ValueError(f"effector = {effector!r} is not allowed: the envs cover the built-in plants "
@@ -75,7 +77,7 @@ class PlantDrawEnv(gym.Env):
         K.filter_into(self._abar, action, self.output_filter, self._step == 0)
         f = self.target[self._step]
         error = float(K.task_error(self.plant.code, action, self._abar, f, self._state, self.params, self.dt_s,
-                                   self.costs, self._hand))
+                                   self.costs, self.task.effort_cost, self._hand))
         self._step += 1
         truncated = self._step >= self.n_steps
         return self._observation(), -error, False, truncated, {"error": error, "target": f.copy()}
