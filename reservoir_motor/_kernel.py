@@ -13,6 +13,7 @@ W_mst       mastery readout (FORCE's only readout, SUPERTREX's cortical pathway)
 P           running inverse correlation matrix of r; only its upper triangle is kept current
 z, z_exp, z_mst   total, exploratory and mastery outputs; fb is the feedback used at the next step
 zbar, ebar  output and fast error filters; beta the exploration amplitude Psi(ebar)
+xi          exploration noise, U(-beta, beta) per step, or its low-pass with rule.exploration_filter < 1
 m           slow error filter; the distance from target is sqrt(m)
 
 Plants
@@ -76,6 +77,7 @@ Params = namedtuple("Params", [
     "n_train_steps", "n_period_steps", "replay_lag", "rls_every", "record_every", "units_every",
     "dt_over_tau", "noise_amplitude", "state_source", "state_amplitude",
     "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor", "psi_exponent",
+    "exploration_filter", "exploration_scale",
     "error_filter", "output_filter", "kappa", "threshold", "gate_steepness",
     "transfer_moves", "adaptive_threshold", "cost_on_movement", "effort_cost",
     "distance_filter", "divergence_bound",
@@ -95,7 +97,7 @@ Fixed = namedtuple("Fixed", [
 ])
 
 State = namedtuple("State", [
-    "x", "r", "Jr", "fb", "z", "z_exp", "z_mst", "zbar", "zbar_total", "hand", "plant_state",
+    "x", "r", "Jr", "fb", "z", "z_exp", "z_mst", "zbar", "zbar_total", "hand", "plant_state", "xi",
     "W_exp", "W_mst", "P", "k", "pend_k", "replay", "scalars", "mods",
 ])
 
@@ -345,6 +347,10 @@ def readouts(p, st, training, lesion, rng_explore):
             xi = 0.0
             if training:
                 xi = -beta + 2.0 * beta * rng_explore.random()
+                if p.exploration_filter != 1.0:  # correlated exploration: a low-pass of the draws, same variance
+                    a = p.exploration_filter
+                    xi = (1.0 - a) * st.xi[o] + a * p.exploration_scale * xi
+                    st.xi[o] = xi
             if not lesion and (training or p.exploratory_in_test):
                 for j in range(r.size):
                     ze += W_exp[o, j] * r[j]

@@ -269,6 +269,11 @@ class RuleConfig(_Section):
     psi_prefactor: float = _f(0.025, "exploration amplitude Psi(ebar) = prefactor (10 ebar)^exponent", lo=0)
     psi_exponent: float = _f(0.25, "exponent of Psi", lo=0, lo_open=True)
     initial_exploration: float = _f(0.01, "exploration amplitude before the first update", lo=0)
+    exploration_filter: float = _f(
+        1.0, "a_xi of correlated exploration xi <- (1 - a_xi) xi + a_xi c u, u ~ U(-beta, beta) each step and c "
+        "= sqrt((2 - a_xi) / a_xi), so that xi keeps the variance beta^2 / 3 with a correlation time of dt / a_xi; "
+        "1 = a new draw every step (the scripts). For plants that low-pass their command (docs/arm-dynamics.md)",
+        lo=0, hi=1, lo_open=True, added=True)
     error_filter: float = _f(0.2, "a_e of the fast error filter ebar <- (1 - a_e) ebar + a_e e", lo=0, hi=1,
                              lo_open=True)
     output_filter: float = _f(0.2, "a_z of the output filter zbar <- (1 - a_z) zbar + a_z z", lo=0, hi=1,

@@ -62,6 +62,8 @@ def kernel_params(config: ExperimentConfig, keep_replay: bool = False) -> K.Para
                                             if rule.exploratory_normalisation == "joints" else 1.0),
         phi_odd=rule.phi == "odd", phi_gain=rule.phi_gain,
         phi_exponent=rule.phi_exponent, psi_prefactor=rule.psi_prefactor, psi_exponent=rule.psi_exponent,
+        exploration_filter=rule.exploration_filter,
+        exploration_scale=np.sqrt((2.0 - rule.exploration_filter) / rule.exploration_filter),
         error_filter=rule.error_filter, output_filter=rule.output_filter, kappa=rule.kappa,
         threshold=rule.transfer_threshold, gate_steepness=rule.gate_steepness,
         transfer_moves=_transfer_moves(config), adaptive_threshold=rule.adaptive_threshold,
@@ -81,7 +83,7 @@ def initial_state(config: ExperimentConfig, x0: np.ndarray, keep_replay: bool = 
     return K.State(
         x=x0.copy(), r=np.tanh(x0), Jr=np.zeros(n), fb=np.zeros(n_out),
         z=np.zeros(n_out), z_exp=np.zeros(n_out), z_mst=np.zeros(n_out), zbar=np.zeros(n_out),
-        zbar_total=np.zeros(n_out), hand=np.zeros(2),
+        zbar_total=np.zeros(n_out), hand=np.zeros(2), xi=np.zeros(n_out),
         plant_state=np.array(plant.initial_state(plant_params(config)), dtype=np.float64).reshape(plant.n_state),
         W_exp=np.zeros((n_out, n)), W_mst=np.zeros((n_out, n)),
         P=np.eye(n) / config.network.rls_regularisation if needs_p else np.zeros((1, 1)),

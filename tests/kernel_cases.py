@@ -138,6 +138,11 @@ FEATURE_CASES.update({
     "effort-cost-arm-dynamics-rmhl": ("task1-rmhl", ARM_DYNAMICS + ("task.effort_cost=0.002",
                                                                     "schedule.test_feedback='autonomous'")),
     "effort-cost-arm3-supertrex": ("task1-supertrex", ARM3_COSTS + GATE_OPEN + ("task.effort_cost=0.05",)),
+    # correlated exploration, on the dynamical arm and with a lesion that keeps drawing it
+    "exploration-filter-arm-dynamics-supertrex": ("task1-supertrex", ARM_DYNAMICS + GATE_OPEN + (
+        "rule.exploration_filter=0.05", "schedule.test_feedback='autonomous'")),
+    "exploration-filter-lesion-rmhl": ("task1-rmhl", ("rule.exploration_filter=0.3",
+                                                      manipulations('kind="lesion_exploratory", start=1, stop=2'))),
     "adaptive-threshold-first-period": (
         "task1-supertrex", ("rule.transfer_threshold=0.01", "rule.adaptive_threshold=2.0", "rule.gate_steepness=20.0")),
 })

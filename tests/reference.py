@@ -250,6 +250,7 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
     W_mst = np.zeros((n_out, n))
     P = np.eye(n) / net_cfg.rls_regularisation
     beta = rule.initial_exploration
+    xi_lowpass = np.zeros(n_out)
     zbar = np.zeros(n_out)
     zbar_move = np.zeros(n_out)
     ebar = m = gate = 0.0
@@ -276,6 +277,10 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
         #    removes it with its noise (which is still drawn).
         z_mst = W_mst @ r if masters else np.zeros(n_out)
         xi = explore_rng.uniform(-beta, beta, n_out) if explores and training else np.zeros(n_out)
+        if explores and training and rule.exploration_filter != 1.0:  # correlated: a low-pass, same variance
+            a = rule.exploration_filter
+            xi_lowpass = (1 - a) * xi_lowpass + a * np.sqrt((2 - a) / a) * xi
+            xi = xi_lowpass
         if explores and not now["lesion_exploratory"] and (training or name == "rmhl"):
             z_exp = W_exp @ r + xi
         else:

@@ -63,10 +63,10 @@ def test_a_checkpoint_holds_the_streams_after_the_draws_of_its_training_steps(ru
 
 
 @pytest.mark.parametrize("rule", ["force", "rmhl", "supertrex"])
-@pytest.mark.parametrize("manipulations", [[], [LESION_AT_3]], ids=["healthy", "lesion-at-3"])
-def test_continuing_under_the_same_config_is_the_uninterrupted_run(rule, manipulations):
-    cfg = small(f"task1-{rule}", "recording.checkpoints=[2, 4]", "rule.transfer_threshold=1.0", *UNITS,
-                *manipulations)
+@pytest.mark.parametrize("extra", [[], [LESION_AT_3], ["rule.exploration_filter=0.1"]],
+                         ids=["healthy", "lesion-at-3", "correlated-exploration"])
+def test_continuing_under_the_same_config_is_the_uninterrupted_run(rule, extra):
+    cfg = small(f"task1-{rule}", "recording.checkpoints=[2, 4]", "rule.transfer_threshold=1.0", *UNITS, *extra)
     whole = simulate(cfg, 3, n_chunks=7)
     for period in (2, 4):
         # 13 chunks over the whole run: their bounds fall elsewhere than the first run's
@@ -340,3 +340,15 @@ def test_checkpoint_every_into_a_directory_that_does_not_exist_yet(tmp_path):
     assert run_cli("--checkpoint-every", "2", "--out", str(out)) == 0
     assert_same_run(simulate(small("task1-supertrex"), 0), load_result(out))
     assert not list(out.parent.glob("*.resume"))
+
+
+def test_a_checkpoint_written_before_plant_states_and_correlated_exploration_still_continues(tmp_path):
+    # Files of earlier versions lack state/plant_state, record/plant_state and state/xi; for a stateless
+    # plant and white exploration those were zeros, and the continuation is still the uninterrupted run.
+    cfg = small("task1-supertrex", "recording.checkpoints=[2]", "rule.transfer_threshold=1.0")
+    whole = simulate(cfg, 4)
+    path = whole.save(tmp_path)
+    with h5py.File(path, "r+") as f:
+        for name in ("state/plant_state", "record/plant_state", "state/xi"):
+            del f[f"checkpoints/period2/{name}"]
+    assert_same_run(whole, simulate(cfg, 4, start=load_checkpoint(path, 2)))

@@ -40,6 +40,8 @@ INVALID = [
     ("rule.psi_prefactor", -0.1, ">= 0"),
     ("rule.psi_exponent", 0.0, "> 0"),
     ("rule.initial_exploration", -0.01, ">= 0"),
+    ("rule.exploration_filter", 0.0, "> 0"),
+    ("rule.exploration_filter", 1.5, "<= 1"),
     ("rule.error_filter", 0.0, "> 0"),
     ("rule.error_filter", 1.5, "<= 1"),
     ("rule.output_filter", 2.0, "<= 1"),

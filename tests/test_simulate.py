@@ -181,3 +181,19 @@ def test_robust_transfer_moves_only_on_a_redundant_arm(name, moves):
     from reservoir_motor.simulate import kernel_params
 
     assert kernel_params(load_experiment(name, ["preset=robust"])).transfer_moves is moves
+
+
+@pytest.mark.parametrize("a", [1.0, 0.05])
+def test_correlated_exploration_keeps_the_variance_and_has_the_correlation_time_of_its_filter(a):
+    # No learning and a constant amplitude (Psi ~ prefactor): the exploratory output is the noise alone.
+    beta = 0.1
+    cfg = load_experiment("task1-rmhl", [
+        "network.n_neurons=20", "task.duration_ms=8000", "schedule.n_train_trials=1", "schedule.n_test_trials=1",
+        "schedule.test_feedback='replay'", "schedule.replay_lag_trials=1", "recording.record_every=1",
+        "rule.learning_rate=0", f"rule.initial_exploration={beta}", f"rule.psi_prefactor={beta}",
+        "rule.psi_exponent=1e-9", f"rule.exploration_filter={a}"])
+    xi = simulate(cfg, 0).traces["z_exploratory"][200:cfg.n_train_steps, 0]  # past the filter's start from 0
+    assert np.var(xi) == pytest.approx(beta ** 2 / 3, rel=0.15)
+    for lag in (1, 10):
+        corr = np.corrcoef(xi[:-lag], xi[lag:])[0, 1]
+        assert corr == pytest.approx((1 - a) ** lag, abs=0.05)
