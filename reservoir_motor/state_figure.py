@@ -18,6 +18,8 @@ training when the sweep shares prefixes) and are drawn from the stored files. Th
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +76,17 @@ def _runs(experiments, seeds, results_dir, *, grid=(), quick, workers, progress)
     return out
 
 
+def _measure_runs(runs, seeds, workers) -> list[dict]:
+    """``_measure`` of every run, in ``workers`` processes (default: one per core): the divergence simulates
+    two periods per run. Each number is the same function of its file in any process."""
+    with_divergence = [run.seed in seeds[:DIVERGENCE_SEEDS] for run in runs]
+    workers = min(workers or os.cpu_count() or 1, len(runs))
+    if workers <= 1:
+        return [_measure(run, d) for run, d in zip(runs, with_divergence)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_measure, runs, with_divergence))
+
+
 def _measure(run, with_divergence: bool) -> dict:
     """The deviation, satisfaction, test-phase activity measures and (optionally) divergence of one run."""
     result = load_result(run.path)
@@ -115,11 +128,9 @@ def state_stability_figure(*, quick=False, seeds="0:11", out_dir="figures/out", 
         runs += _runs(list(references.values()), seeds, results_dir, quick=quick, workers=workers,
                       progress=not quick)
         label_of = {v: k for k, v in references.items()}
-        rows[task] = []
-        for run in runs:
-            row = _measure(run, with_divergence=run.seed in seeds[:DIVERGENCE_SEEDS])
+        rows[task] = _measure_runs(runs, seeds, workers)
+        for run, row in zip(runs, rows[task]):
             row["reference"] = label_of.get(run.config.name)
-            rows[task].append(row)
             grouped.setdefault(run.config.name, []).append(load_result(run.path))
 
     fig = Figure(figsize=(5.2 * max(len(tasks), 2), 11), dpi=110, layout="constrained")

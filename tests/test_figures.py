@@ -92,3 +92,7 @@ def test_state_stability_quick_mode_draws_every_condition_from_its_runs(tmp_path
     table = png.with_suffix(".md").read_text()
     assert all(f"state input {k}, amplitude {a:g} | 2 |" in table for k in KINDS for a in QUICK_AMPLITUDES)
     assert all(f"| Task 1 | {label} | 2 |" in table for label in references)
+    # measured again in one process from the same stored runs: the same table, to the byte
+    serial = state_stability_figure(quick=True, out_dir=tmp_path / "serial", results_dir=tmp_path / "results",
+                                    workers=1, tasks=["Task 1"])
+    assert serial.with_suffix(".csv").read_bytes() == png.with_suffix(".csv").read_bytes()
