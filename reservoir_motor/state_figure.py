@@ -82,7 +82,7 @@ def _measure_runs(runs, seeds, workers) -> list[dict]:
     with_divergence = [run.seed in seeds[:DIVERGENCE_SEEDS] for run in runs]
     workers = min(workers or os.cpu_count() or 1, len(runs))
     if workers <= 1:
-        return [_measure(run, d) for run, d in zip(runs, with_divergence)]
+        return [_measure(run, d) for run, d in zip(runs, with_divergence, strict=True)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(_measure, runs, with_divergence))
 
@@ -129,7 +129,7 @@ def state_stability_figure(*, quick=False, seeds="0:11", out_dir="figures/out", 
                       progress=not quick)
         label_of = {v: k for k, v in references.items()}
         rows[task] = _measure_runs(runs, seeds, workers)
-        for run, row in zip(runs, rows[task]):
+        for run, row in zip(runs, rows[task], strict=True):
             row["reference"] = label_of.get(run.config.name)
             grouped.setdefault(run.config.name, []).append(load_result(run.path))
 
