@@ -10,8 +10,9 @@ del version, PackageNotFoundError
 
 from .config import ConfigError, ExperimentConfig  # noqa: E402
 from .experiments import experiment_names, load_experiment  # noqa: E402
+from .gather import load_runs, load_traces  # noqa: E402  (pandas and xarray are imported when called)
 from .result import Result, load_result  # noqa: E402
 from .simulate import simulate  # noqa: E402
 
 __all__ = ["ConfigError", "ExperimentConfig", "Result", "experiment_names", "load_experiment", "load_result",
-           "simulate", "__version__"]
+           "load_runs", "load_traces", "simulate", "__version__"]

@@ -148,13 +148,30 @@ def _cmd_sweep(args) -> int:
     return 1 if failed else 0
 
 
+def _report_per_run(args) -> int:
+    from .gather import load_runs
+
+    if args.paired or args.plot:
+        raise ConfigError("--per-run is not allowed with --paired or --plot: those compare conditions")
+    table = load_runs(args.directory)
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    if args.json:
+        print(table.to_json(orient="records"))
+    else:
+        print(table.drop(columns=["path"]).to_string(index=False))
+    return 0
+
+
 def _cmd_report(args) -> int:
-    from .report import collect, format_paired, format_table, load_runs, paired, plot_report, write_csv
+    if args.per_run:
+        return _report_per_run(args)
+    from .report import collect, format_paired, format_table, paired, plot_report, runs_by_condition, write_csv
     from .sweep import split_top_level
 
     rows = collect(args.directory)  # first: a directory without results is named as such
     comparisons = []
-    runs = load_runs(args.directory) if args.paired else {}
+    runs = runs_by_condition(args.directory) if args.paired else {}
     for item in args.paired:
         parts = split_top_level(item, "=", maxsplit=1)
         if len(parts) != 2 or not all(parts):
@@ -294,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory")
     p.add_argument("--csv", help="also write the table as CSV")
     p.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
+    p.add_argument("--per-run", action="store_true", help="one row per run (reservoir_motor.gather.load_runs: "
+                   "grid keys as columns, metrics, per-period distances, commit, path) instead of per "
+                   "condition; needs pandas (extra 'analysis')")
     p.add_argument("--plot", help="figure of the deviation per condition, one dot per seed (.png/.pdf)")
     p.add_argument("--paired", action="append", default=[], metavar="CONDITION=CONTROL",
                    help="paired comparison over shared seeds: mean difference, 95%% CI, t and Wilcoxon tests")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import ConfigError
-from .report import load_runs, paired
+from .report import paired, runs_by_condition
 
 ALPHA = 0.05
 SIMILAR = 0.10
@@ -111,7 +111,7 @@ def verdict(expect: str, stats: dict) -> str:
 
 def evaluate(directory, ids=None) -> list[dict]:
     """Every comparison of the outcomes ``ids`` (default: all) on the runs in ``directory``."""
-    runs = load_runs(directory)
+    runs = runs_by_condition(directory)
     rows = []
     for key in select(ids):
         claim, checks = OUTCOMES[key]

@@ -20,10 +20,35 @@ COLUMNS = ("condition", "n", "deviation_mean", "deviation_median", "std_across_s
            "satisfactory", "diverged", "failed", "seeds")
 
 
-def _read_metrics(path: Path) -> tuple[str, str, dict]:
+#: Root attributes of a result file that ``read_run`` returns, by the name it gives them.
+PROVENANCE = {"commit": "git_commit", "package_version": "package_version"}
+
+
+def _metric(value):
+    value = value.item() if isinstance(value, np.generic) else value
+    return None if isinstance(value, float) and np.isnan(value) else value
+
+
+def read_run(path) -> dict:
+    """What the tables need of one result file, without its traces: ``condition``, ``digest``, ``seed``,
+    every metric of ``/metrics`` (missing values as None; ``diverged`` and ``satisfactory`` as bool),
+    ``periods`` (the mean distance of each complete period), ``commit``, ``package_version``, ``path``."""
     with open_result(path) as f:
-        m = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f["metrics"].attrs.items()}
-        return str(f.attrs["experiment"]), str(f.attrs["config_digest"]), {**m, "seed": int(f.attrs["seed"])}
+        run = {k: _metric(v) for k, v in f["metrics"].attrs.items()}
+        run["diverged"], run["satisfactory"] = bool(run["diverged"]), bool(run["satisfactory"])
+        run.update(condition=str(f.attrs["experiment"]), digest=str(f.attrs["config_digest"]),
+                   seed=int(f.attrs["seed"]), periods=f["traces/period_distance"][()])
+        run.update({key: str(f.attrs[attr]) if attr in f.attrs else None for key, attr in PROVENANCE.items()})
+    run["path"] = str(path)
+    return run
+
+
+def read_failed(path) -> dict:
+    """The failure record of a run that raised (``sweep``): ``condition``, ``digest``, ``seed``, ``error``."""
+    record = json.loads(Path(path).read_text())
+    digest = Path(path).name.rsplit("-seed", 1)[0].rsplit("-", 1)[-1]
+    return dict(condition=record["experiment"], digest=digest, seed=int(record["seed"]), error=record.get("error"),
+                path=str(path))
 
 
 def collect(directory) -> list[dict]:
@@ -34,12 +59,11 @@ def collect(directory) -> list[dict]:
         raise ConfigError(f"{str(directory)!r} is not a directory of results")
     groups: dict[tuple[str, str], dict] = {}
     for path in sorted(directory.glob("*.h5")):
-        name, digest, m = _read_metrics(path)
-        groups.setdefault((name, digest), {"runs": [], "failed": []})["runs"].append(m)
+        m = read_run(path)
+        groups.setdefault((m["condition"], m["digest"]), {"runs": [], "failed": []})["runs"].append(m)
     for path in sorted(directory.glob("*.failed.json")):
-        rec = json.loads(path.read_text())
-        digest = path.name.rsplit("-seed", 1)[0].rsplit("-", 1)[-1]
-        groups.setdefault((rec["experiment"], digest), {"runs": [], "failed": []})["failed"].append(rec)
+        rec = read_failed(path)
+        groups.setdefault((rec["condition"], rec["digest"]), {"runs": [], "failed": []})["failed"].append(rec)
     rows = []
     for (name, digest), g in sorted(groups.items()):
         runs = sorted(g["runs"], key=lambda m: m["seed"])
@@ -115,21 +139,20 @@ def plot_report(rows, path) -> None:
     fig.savefig(path)
 
 
-def load_runs(directory) -> dict[str, dict[int, dict]]:
-    """{condition: {seed: {"deviation", "periods"}}} of the complete runs that did not diverge; each file
-    is read once, so many comparisons over one directory stay cheap."""
+def runs_by_condition(directory) -> dict[str, dict[int, dict]]:
+    """{condition: {seed: read_run(file)}} of the complete runs that did not diverge; each file is read
+    once, so many comparisons over one directory stay cheap."""
     runs: dict[str, dict[int, dict]] = {}
     digests: dict[str, str] = {}
     for path in sorted(Path(directory).glob("*.h5")):
-        with open_result(path) as f:
-            if bool(f["metrics"].attrs["diverged"]):
-                continue
-            name, digest = str(f.attrs["experiment"]), str(f.attrs["config_digest"])
-            if digests.setdefault(name, digest) != digest:  # pairing by name must not mix two configs
-                raise ConfigError(f"{directory} holds runs of two different configs named {name!r} "
-                                  f"(digests {digests[name]} and {digest}): keep one per directory")
-            runs.setdefault(name, {})[int(f.attrs["seed"])] = {
-                "deviation": float(f["metrics"].attrs["deviation"]), "periods": f["traces/period_distance"][()]}
+        run = read_run(path)
+        if run["diverged"]:
+            continue
+        name, digest = run["condition"], run["digest"]
+        if digests.setdefault(name, digest) != digest:  # pairing by name must not mix two configs
+            raise ConfigError(f"{directory} holds runs of two different configs named {name!r} "
+                              f"(digests {digests[name]} and {digest}): keep one per directory")
+        runs.setdefault(name, {})[run["seed"]] = run
     return runs
 
 
@@ -142,7 +165,8 @@ def metric_per_seed(runs: dict, condition: str, metric: str) -> dict[int, float]
     out = {}
     for seed, run in runs.get(condition, {}).items():
         if metric == "deviation":
-            out[seed] = run["deviation"]
+            if run["deviation"] is not None:  # None: a run without a test has no deviation to compare
+                out[seed] = run["deviation"]
             continue
         periods = run["periods"]
         if not -len(periods) <= k < len(periods):
@@ -155,12 +179,12 @@ def paired(source, condition: str, control: str, metric: str = "deviation", cont
     """Paired comparison over the seeds both conditions share: mean difference (condition - control) with
     a 95 % t confidence interval, the paired t-test and the Wilcoxon signed-rank test.
 
-    ``source`` is a directory of results or what :func:`load_runs` returned. ``control_metric`` (default:
+    ``source`` is a directory of results or what :func:`runs_by_condition` returned. ``control_metric`` (default:
     ``metric``) lets a run be compared with an earlier window, e.g. period 9 against period 5 of itself.
     """
     from scipy import stats
 
-    runs = source if isinstance(source, dict) else load_runs(source)
+    runs = source if isinstance(source, dict) else runs_by_condition(source)
     control_metric = control_metric or metric
     a = metric_per_seed(runs, condition, metric)
     b = metric_per_seed(runs, control, control_metric)
