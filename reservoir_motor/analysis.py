@@ -104,7 +104,7 @@ def tangling(x, dt_ms: float, n_components: int | None = 8, eps: float | None = 
              block: int = 2048) -> np.ndarray:
     """Trajectory tangling Q(t) of Russo et al. (2018), for every sample of ``x`` (samples, units).
 
-    Q(t) = max over t' of |dx(t) - dx(t')|^2 / (|x(t) - x(t')|^2 + eps), with x on its top
+    Q(t) = max over t' of ``|dx(t) - dx(t')|^2 / (|x(t) - x(t')|^2 + eps)``, with x on its top
     ``n_components`` principal components (None: all units), dx its time derivative (central
     differences, ``np.gradient``, per ms) and eps = 0.1 times the total variance of x unless given.
     High Q: similar states with different futures (a tangled flow); a smooth dynamical system has low Q.

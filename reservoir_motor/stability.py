@@ -33,7 +33,7 @@ class Divergence:
     time_ms : ndarray
         Time of each sample from the checkpoint.
     distance : ndarray
-        |r(t) - r'(t)| over the recorded units at those times.
+        ``|r(t) - r'(t)|`` over the recorded units at those times.
     saturation : float
         The distance between two unrelated states of the unperturbed window, sqrt(2 tr Cov(r)).
     delta : float
