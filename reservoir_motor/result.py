@@ -5,7 +5,7 @@ File layout (schema 1)::
     /                 attrs: schema_version, complete, experiment, seed, config_toml, config_digest,
                              target_files (JSON {path: sha256} of file target curves),
                              package_version, git_commit, python_version, numpy_version, numba_version,
-                             h5py_version, created_utc
+                             h5py_version, cpu, created_utc
     /metrics          attrs: deviation, deviation_median, deviation_std, satisfactory, diverged,
                              diverged_step, n_steps, n_steps_planned, n_train_steps, wall_s, ...
     /traces/*         time_ms, z, z_exploratory, hand, target, distance, error,
@@ -113,13 +113,20 @@ _GIT_COMMIT = _code_commit()
 
 
 def provenance() -> dict:
-    """Versions and commit of the code that produced a result."""
+    """Versions and commit of the code that produced a result, and the CPU it was compiled for.
+
+    numba compiles for the host CPU (``cpu``, LLVM's name for it): another CPU model may vectorise the loop's
+    sums in another order, and a chaotic run then ends with other numbers. A run is a pure function of
+    (config, seed) on one CPU model; compare numbers across machines only where ``cpu`` agrees.
+    """
     import h5py
+    import llvmlite.binding
     import numba
 
     from . import __version__
     return dict(package_version=__version__, git_commit=_GIT_COMMIT, python_version=platform.python_version(),
-                numpy_version=np.__version__, numba_version=numba.__version__, h5py_version=h5py.__version__)
+                numpy_version=np.__version__, numba_version=numba.__version__, h5py_version=h5py.__version__,
+                cpu=llvmlite.binding.get_host_cpu_name())
 
 
 def root_attributes(config: ExperimentConfig, seed: int, provenance: dict) -> dict:
@@ -296,7 +303,7 @@ def load_result(path) -> Result:
         traces = {k: v[()] for k, v in f["traces"].items()}
         weights = {k: v[()] for k, v in f["weights"].items()}
         prov_keys = ("package_version", "git_commit", "python_version", "numpy_version", "numba_version",
-                     "h5py_version", "created_utc", "continued_from_file", "continued_from_digest",
+                     "h5py_version", "cpu", "created_utc", "continued_from_file", "continued_from_digest",
                      "continued_from_experiment", "continued_from_config_toml", "shared_prefix_from")
         prov = {k: str(f.attrs[k]) for k in prov_keys if k in f.attrs}
         prov.update({k: int(f.attrs[k]) for k in ("continued_from_period", "resumed_from_period",

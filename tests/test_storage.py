@@ -31,8 +31,9 @@ def test_storage_round_trip_keeps_everything(result, tmp_path):
         assert mine.keys() == theirs.keys()
         for key in mine:
             np.testing.assert_array_equal(mine[key], theirs[key])
-    for key in ("package_version", "git_commit", "numpy_version", "numba_version"):
+    for key in ("package_version", "git_commit", "numpy_version", "numba_version", "cpu"):
         assert back.provenance[key] == result.provenance[key]
+    assert back.provenance["cpu"] and back.provenance["cpu"] != "generic"
 
 
 def test_storage_file_carries_provenance_and_config(result, tmp_path):
