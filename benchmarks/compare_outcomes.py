@@ -4,6 +4,11 @@ The table is ``reservoir-motor report DIR --per-run --csv FILE`` of the earlier 
 exactly). Every run of the table must be in DIR with the same file name, and every metric and per-period
 distance must be equal (``==``; missing in both counts as equal). Prints the count and each difference.
 
+Only on the CPU model that made the table: numba compiles the loop's sums for the host CPU, and on another
+model a chaotic run ends with other numbers (``cpu`` in a result's provenance). ``benchmarks/data`` holds the
+study of 8161ec7 run on a znver5 machine (session 11); session 10's, on another machine, differed from it in
+all 275 runs.
+
 Usage: python benchmarks/compare_outcomes.py STORED.csv DIR
 """
 
