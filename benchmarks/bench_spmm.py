@@ -12,7 +12,13 @@ nonzeros, J in float32), in one process:
   of rates, so that each column is, bit for bit, the ``strict`` product of that run alone (checked).
 
 The numbers are the time of one product, and per run for the block. Candidates only: the loop does not use
-them yet. They are compiled here (not in the package) so that the measurement changes nothing of the loop.
+them. They are compiled here (not in the package) so that the measurement changes nothing of the loop.
+
+Tried in session 11: the loop's product as ``strict_spmv``, called (not inlined, which would give it the
+loop's fast-math flags). A full-size Task 1 run was 3-6 % faster, but tests/test_determinism.py failed: a
+process whose numba cache was filled after a standalone call of the product gave a z trace differing by up
+to 4.4e-16 from a fresh compile. A called function's copies are not interchangeable, so the loop keeps its
+inlined product; an order a block product can reproduce must be found inside the inlined loop.
 
 Usage::
 
