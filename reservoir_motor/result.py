@@ -115,18 +115,20 @@ _GIT_COMMIT = _code_commit()
 def provenance() -> dict:
     """Versions and commit of the code that produced a result, and the CPU it was compiled for.
 
-    numba compiles for the host CPU (``cpu``, LLVM's name for it): another CPU model may vectorise the loop's
-    sums in another order, and a chaotic run then ends with other numbers. A run is a pure function of
-    (config, seed) on one CPU model; compare numbers across machines only where ``cpu`` agrees.
+    numba compiles for the host CPU unless ``NUMBA_CPU_NAME`` names another (``cpu``, LLVM's name for it):
+    another CPU model may vectorise the loop's sums in another order, and a chaotic run then ends with other
+    numbers. A run is a pure function of (config, seed) on one CPU model; compare numbers across machines only
+    where ``cpu`` agrees.
     """
     import h5py
     import llvmlite.binding
     import numba
+    from numba.core import config as numba_config
 
     from . import __version__
     return dict(package_version=__version__, git_commit=_GIT_COMMIT, python_version=platform.python_version(),
                 numpy_version=np.__version__, numba_version=numba.__version__, h5py_version=h5py.__version__,
-                cpu=llvmlite.binding.get_host_cpu_name())
+                cpu=numba_config.CPU_NAME or llvmlite.binding.get_host_cpu_name())
 
 
 def root_attributes(config: ExperimentConfig, seed: int, provenance: dict) -> dict:
