@@ -3,8 +3,8 @@
 Runs with one seed share J. This benchmark times, on the full-size network (N = 1000, about 95 000
 nonzeros, J in float32), in one process:
 
-* ``current``: the loop's ``_spmv`` as compiled inside it (fast-math: LLVM vectorises the row sums with
-  gathers, so their order is LLVM's choice, and depends on the CPU);
+* ``current``: the loop's ``_spmv``, compiled alone with the loop's flags (fast-math: LLVM vectorises the
+  row sums with gathers, so their order is LLVM's choice, and depends on the CPU);
 * ``strict``: a candidate for the single run, without fast-math, each row summed in four partial sums over
   the row's nonzeros taken in turn, then (a0 + a1) + (a2 + a3): an order written down, the same on every
   compile and CPU with IEEE arithmetic;
@@ -96,18 +96,19 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=3000)
     ap.add_argument("--blocks", default="2,4,8,12", help="block widths K to time")
     args = ap.parse_args(argv)
+    widths = [int(k) for k in args.blocks.split(",")]
     config = load_experiment("task1-supertrex")
     data, indices, indptr = make_network(config, make_streams(0)).csr_arrays()
     n = config.network.n_neurons
     current = njit(**K.JIT)(K._spmv.py_func)
-    rates = np.tanh(np.random.default_rng(1).standard_normal((n, max(int(k) for k in args.blocks.split(",")))))
+    rates = np.tanh(np.random.default_rng(1).standard_normal((n, max(widths))))
     v, out = rates[:, 0].copy(), np.zeros(n)
     print(f"N = {n}, {data.size} nonzeros ({data.dtype}), {args.reps} products each")
     t_cur = per_call_us(lambda: current(data, indices, indptr, v, out), args.reps)
     t_str = per_call_us(lambda: strict_spmv(data, indices, indptr, v, out), args.reps)
     print(f"current (fast-math, gathers): {t_cur:6.1f} us")
     print(f"strict (4 partial sums):      {t_str:6.1f} us   ({t_cur / t_str:.2f}x the current)")
-    for k in (int(k) for k in args.blocks.split(",")):
+    for k in widths:
         R, block = np.ascontiguousarray(rates[:, :k]), np.zeros((n, k))
         acc = np.zeros((4, k))
         t = per_call_us(lambda: block_spmm(data, indices, indptr, R, block, acc), args.reps)  # noqa: B023
