@@ -1,28 +1,25 @@
-"""The recurrent product J r of one run against J times a block of K runs' rates (issue 20, a first measure).
+"""The recurrent product J r of one run against J times a block of K runs' rates (issue 20).
 
 Runs with one seed share J. This benchmark times, on the full-size network (N = 1000, about 95 000
-nonzeros, J in float32), in one process:
+nonzeros, J in float32), in one process, each compiled alone with the loop's flags:
 
-* ``current``: the loop's ``_spmv``, compiled alone with the loop's flags (fast-math: LLVM vectorises the
-  row sums with gathers, so their order is LLVM's choice, and depends on the CPU);
-* ``strict``: a candidate for the single run, without fast-math, each row summed in four partial sums over
-  the row's nonzeros taken in turn, then (a0 + a1) + (a2 + a3): an order written down, the same on every
-  compile and CPU with IEEE arithmetic;
-* ``block``: the candidate for K runs in lockstep, the same four partial sums per column of an N x K block
-  of rates, so that each column is, bit for bit, the ``strict`` product of that run alone (checked).
+* ``float``: the loop's product before issue 20, a float sum per row (fast-math: LLVM vectorises it with
+  gathers and picks the order of the sums, so no block product could reproduce it);
+* ``fixed``: the loop's product now (``_kernel._spmv``): J times 2**e, each product rounded to an integer, the
+  integers summed exactly, so that the order does not matter;
+* ``block``: the lockstep product (``_kernel._spmm``): J in CSC, each nonzero adding to K contiguous integer
+  sums from one contiguous row of the N x K rates; every column is checked == the ``fixed`` product.
 
-The numbers are the time of one product, and per run for the block. Candidates only: the loop does not use
-them. They are compiled here (not in the package) so that the measurement changes nothing of the loop.
+Prints the time of one product, per run for the block, and the K from which the block is faster per run
+than K single products (``_kernel.BLOCK_MIN`` was chosen from this).
 
-Tried in session 11: the loop's product as ``strict_spmv``, called (not inlined, which would give it the
-loop's fast-math flags). A full-size Task 1 run was 3-6 % faster, but tests/test_determinism.py failed: a
-process whose numba cache was filled after a standalone call of the product gave a z trace differing by up
-to 4.4e-16 from a fresh compile. A called function's copies are not interchangeable, so the loop keeps its
-inlined product; an order a block product can reproduce must be found inside the inlined loop.
+Session 11 tried a strict float order (four partial sums per row, no fast-math, called not inlined): 3-6 %
+faster, but a process whose numba cache was filled after a standalone call gave other numbers; the fixed
+point needs no order.
 
 Usage::
 
-    python benchmarks/bench_spmm.py            # about 1 minute
+    python benchmarks/bench_spmm.py [--reps 2000] [--blocks 2,3,4,5,6,8,12,16]
 """
 
 from __future__ import annotations
@@ -37,50 +34,19 @@ from reservoir_motor import _kernel as K
 from reservoir_motor import load_experiment
 from reservoir_motor.network import make_network, make_streams
 
-STRICT = dict(error_model="numpy")  # no fast-math: the order of every sum is the one written
-U1, U2, U3, U4 = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)  # unsigned steps keep q unsigned
 
-
-@njit(**STRICT)
-def strict_spmv(data, indices, indptr, v, out):
-    """out = J v, each row's nonzeros dealt to four partial sums in turn."""
+@njit(**K.JIT)
+def float_spmv(data, indices, indptr, v, out):
+    """The loop's product before issue 20 (commit 4015c08)."""
     for i in range(out.size):
-        a0 = a1 = a2 = a3 = 0.0
-        q, end = indptr[i], indptr[i + 1]
-        while q + U3 < end:
-            a0 += data[q] * v[indices[q]]
-            a1 += data[q + U1] * v[indices[q + U1]]
-            a2 += data[q + U2] * v[indices[q + U2]]
-            a3 += data[q + U3] * v[indices[q + U3]]
-            q += U4
-        if q < end:
-            a0 += data[q] * v[indices[q]]
-        if q + U1 < end:
-            a1 += data[q + U1] * v[indices[q + U1]]
-        if q + U2 < end:
-            a2 += data[q + U2] * v[indices[q + U2]]
-        out[i] = (a0 + a1) + (a2 + a3)
+        acc = 0.0
+        for q in range(indptr[i], indptr[i + 1]):
+            acc += data[q] * v[indices[q]]
+        out[i] = acc
 
 
-@njit(**STRICT)
-def block_spmm(data, indices, indptr, R, out, acc):
-    """out = J R for an N x K block R (row-major: a nonzero reads K contiguous rates); per column the partial
-    sums of ``strict_spmv``. ``acc`` is 4 x K scratch. The loop over columns has no reduction, so it vectorises
-    without fast-math."""
-    n_cols = R.shape[1]
-    for i in range(out.shape[0]):
-        acc[:, :] = 0.0
-        q, end = indptr[i], indptr[i + 1]
-        m = 0
-        while q < end:
-            d, row, a = data[q], R[indices[q]], acc[m]
-            for c in range(n_cols):
-                a[c] += d * row[c]
-            q += U1
-            m = (m + 1) & 3
-        o = out[i]
-        for c in range(n_cols):
-            o[c] = (acc[0, c] + acc[1, c]) + (acc[2, c] + acc[3, c])
+fixed_spmv = njit(**K.JIT)(K._spmv.py_func)
+block_spmm = njit(**K.JIT)(K._spmm.py_func)
 
 
 def per_call_us(f, reps):
@@ -93,31 +59,31 @@ def per_call_us(f, reps):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--reps", type=int, default=3000)
-    ap.add_argument("--blocks", default="2,4,8,12", help="block widths K to time")
+    ap.add_argument("--reps", type=int, default=2000)
+    ap.add_argument("--blocks", default="2,3,4,5,6,8,12,16", help="block widths K to time")
     args = ap.parse_args(argv)
     widths = [int(k) for k in args.blocks.split(",")]
-    config = load_experiment("task1-supertrex")
-    data, indices, indptr = make_network(config, make_streams(0)).csr_arrays()
-    n = config.network.n_neurons
-    current = njit(**K.JIT)(K._spmv.py_func)
+    net = make_network(load_experiment("task1-supertrex"), make_streams(0))
+    data, indices, indptr, unscale = net.csr_arrays()
+    cdata, rows, colptr = net.csc_arrays()
+    n = net.J.shape[0]
     rates = np.tanh(np.random.default_rng(1).standard_normal((n, max(widths))))
     v, out = rates[:, 0].copy(), np.zeros(n)
-    print(f"N = {n}, {data.size} nonzeros ({data.dtype}), {args.reps} products each")
-    t_cur = per_call_us(lambda: current(data, indices, indptr, v, out), args.reps)
-    t_str = per_call_us(lambda: strict_spmv(data, indices, indptr, v, out), args.reps)
-    print(f"current (fast-math, gathers): {t_cur:6.1f} us")
-    print(f"strict (4 partial sums):      {t_str:6.1f} us   ({t_cur / t_str:.2f}x the current)")
+    raw = net.J.data, net.J.indices.astype(np.uint32), net.J.indptr.astype(np.uint64)
+    print(f"N = {n}, {net.J.nnz} nonzeros ({data.dtype}), {args.reps} products each")
+    t_float = per_call_us(lambda: float_spmv(*raw, v, out), args.reps)
+    t_fixed = per_call_us(lambda: fixed_spmv(data, indices, indptr, v, out, unscale), args.reps)
+    print(f"float (before):   {t_float:6.1f} us")
+    print(f"fixed (the loop): {t_fixed:6.1f} us   ({t_float / t_fixed:.2f}x the float product)")
     for k in widths:
-        R, block = np.ascontiguousarray(rates[:, :k]), np.zeros((n, k))
-        acc = np.zeros((4, k))
-        t = per_call_us(lambda: block_spmm(data, indices, indptr, R, block, acc), args.reps)  # noqa: B023
+        R, acc = np.ascontiguousarray(rates[:, :k]), np.zeros((n, k), dtype=np.int64)
+        t = per_call_us(lambda: block_spmm(cdata, rows, colptr, R, acc, k), args.reps)  # noqa: B023
         same = True
         for c in range(k):
-            strict_spmv(data, indices, indptr, np.ascontiguousarray(R[:, c]), out)
-            same &= np.array_equal(out, block[:, c])
-        print(f"block K = {k:2d}: {t:6.1f} us, {t / k:5.1f} us per run ({t_str * k / t:.2f}x strict runs one by one);"
-              f" every column == its strict product: {same}")
+            fixed_spmv(data, indices, indptr, np.ascontiguousarray(R[:, c]), out, unscale)
+            same &= np.array_equal(out, acc[:, c] * unscale)
+        print(f"block K = {k:2d}: {t:6.1f} us, {t / k:5.1f} us per run ({t_fixed * k / t:.2f}x K fixed products);"
+              f" every column == its fixed product: {same}")
 
 
 if __name__ == "__main__":

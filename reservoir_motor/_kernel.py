@@ -1,8 +1,8 @@
 """The compiled time loop: every step of a run, training and test, inside numba.
 
-This is the only module that imports numba. ``run_steps`` advances a run from step ``s0`` to ``s1``; the
-caller cuts a run into a few chunks only to report progress. All state lives in the arrays of ``State``,
-so chunked and unchunked runs are bit-identical.
+This is the only module that imports numba. ``run_group`` advances runs that share J in lockstep (a single
+run is the group of one); the caller cuts a run into a few chunks only to report progress. All state lives
+in the arrays of ``State``, so chunked and unchunked runs are bit-identical.
 
 Symbols (spec sections 2-5)
 ---------------------------
@@ -38,6 +38,7 @@ from collections import namedtuple
 import numpy as np
 from numba import config, njit, types
 from numba.core import errors
+from numba.typed import List  # noqa: F401 - the members of a group (``simulate.simulate_group``)
 
 from .envs import arm, arm_dynamics
 
@@ -85,7 +86,8 @@ Params = namedtuple("Params", [
 
 # The arrays that do not change during a run.
 Fixed = namedtuple("Fixed", [
-    "J_data", "J_indices", "J_indptr",   # recurrent weights, CSR (see ``_spmv``)
+    "J_data", "J_indices", "J_indptr",   # recurrent weights times 2**e, CSR, in fixed point (see ``_spmv``)
+    "J_unscale",                         # 2**-e
     "Q",                                 # output feedback weights, N x n_out
     "Q_state", "state_signal",           # state input weights (N x n_state, 0 columns when off) and the
                                          # signal per phase (STATE_TABLE only)
@@ -110,17 +112,36 @@ Record = namedtuple("Record", [
 
 
 @njit(**STAGE)
-def _spmv(data, indices, indptr, v, out):
-    """out = J v for CSR J.
+def _spmv(data, indices, indptr, v, out, unscale):
+    """out = J v for CSR J, in fixed point: ``data`` is J times 2**e (a power of two: exact), each product is
+    rounded to an integer and the integers are summed exactly (``network.fixed_point_exponent`` keeps every sum
+    below 2**63). Integer sums do not depend on their order, so fast-math may vectorise this loop any way it
+    likes, on any CPU, and ``_spmm`` gives each column of a block the same numbers (lockstep runs).
 
     ``indptr`` is uint64 so the loop index is unsigned: numba then skips its negative-index wraparound
     code on every element, which more than halves the time of this loop.
     """
     for i in range(out.size):
-        acc = 0.0
+        acc = np.int64(0)
         for q in range(indptr[i], indptr[i + 1]):
-            acc += data[q] * v[indices[q]]
-        out[i] = acc
+            acc += np.int64(np.rint(data[q] * v[indices[q]]))
+        out[i] = acc * unscale
+
+
+@njit(**STAGE)
+def _spmm(cdata, rows, colptr, R, acc, n_cols):
+    """acc[:, :n_cols] = the integer sums of ``_spmv`` for the columns of R (N x K, a row per neuron), with J in
+    CSC: each nonzero of column j adds to ``n_cols`` contiguous sums of its row, from one contiguous row of R,
+    instead of gathering one rate per run."""
+    for i in range(acc.shape[0]):
+        for c in range(n_cols):
+            acc[i, c] = 0
+    for j in range(R.shape[0]):
+        rj = R[j]
+        for q in range(colptr[j], colptr[j + 1]):
+            d, a = cdata[q], acc[rows[q]]
+            for c in range(n_cols):
+                a[c] += np.int64(np.rint(d * rj[c]))
 
 
 @njit(**STAGE)
@@ -306,10 +327,10 @@ def active_manipulations(schedule, s, mods):
 
 @njit(**STAGE)
 def reservoir_step(p, fx, st, phase, training, rng_noise, target_point):
-    """Euler step of x driven by the previous rates, the feedback and the state input; r = tanh(x) + noise.
-    The state signal is a function of the phase, the hand position of the previous step or the target point."""
+    """Euler step of x driven by the previous rates (``st.Jr`` holds J r), the feedback and the state input;
+    r = tanh(x) + noise. The state signal is a function of the phase, the hand position of the previous step or
+    the target point."""
     x, r, Jr, fb, Q, Q_state = st.x, st.r, st.Jr, st.fb, fx.Q, fx.Q_state
-    _spmv(fx.J_data, fx.J_indices, fx.J_indptr, r, Jr)
     if p.state_source == STATE_HAND:
         signal = st.hand
     elif p.state_source == STATE_TARGET:
@@ -535,34 +556,84 @@ def out_of_bounds(z, bound):
     return False
 
 
+@njit(**STAGE)
+def step(s, p, fx, st, rec, rng_noise, rng_explore):
+    """Step ``s`` (0-based) of a run whose ``st.Jr`` holds J r. Returns True, with ``scalars[S_DIVERGED]`` set
+    to the step, when an output left the divergence bound."""
+    training = s < p.n_train_steps
+    phase = s % p.n_period_steps
+    active_manipulations(fx.schedule, s, st.mods)
+    target_point = fx.targets[int(st.mods[SLOT_CURVE]), phase]
+    lesion = st.mods[SLOT_LESION] > 0.0
+
+    reservoir_step(p, fx, st, phase, training, rng_noise, target_point)
+    readouts(p, st, training, lesion, rng_explore)
+    e = step_error(p, fx, st, s, training, target_point)
+    track_distance(p, st.scalars, s, e, rec)
+    if training and s > 0:
+        learn(p, st, s, e, target_point, st.mods)
+    feedback(p, st, s, training, target_point)
+    if s % p.record_every == 0:
+        record(p, st, rec, s)
+    record_units(p, fx, st, rec, s, phase)
+    if out_of_bounds(st.z, p.divergence_bound):
+        st.scalars[S_DIVERGED] = s
+        return True
+    return False
+
+
+#: A step's J r for K >= BLOCK_MIN runs comes from one block product (``_spmm``); below, each run's own
+#: ``_spmv`` is faster (measured in benchmarks/bench_spmm.py). Both give the same numbers.
+BLOCK_MIN = 6
+
+# What the runs of a group share: J in CSC times 2**e (``_spmm``), the rates block R (N x K), the integer sums
+# acc (N x K) and the members' indices of the lanes.
+Shared = namedtuple("Shared", ["cdata", "rows", "colptr", "R", "acc", "lanes"])
+
+
 @njit(**JIT)
-def run_steps(s0, s1, p, fx, st, rec, rng_noise, rng_explore):
-    """Advance the run from step ``s0`` to ``s1`` (0-based). Returns the step after the last one done.
-
-    Stops early, with ``scalars[S_DIVERGED]`` set to the step, when an output leaves the divergence bound.
-    ``run_steps(0, 0, ...)`` only compiles.
+def run_group(members, s_now, s_end, sh):
+    """Advance the runs ``members`` (tuples ``(Params, Fixed, State, Record, rng_noise, rng_explore)`` of runs
+    with one J), member m from step ``s_now[m]`` towards ``s_end[m]``, in lockstep: at each step one product
+    gives every active run its J r. Returns when a member reaches its end or diverges (its ``s_end`` is then
+    its last step + 1); ``s_now`` holds where each member stands. A member's numbers do not depend on the
+    others: J r is exact integer arithmetic in every path (``_spmv``), and the rest of a step is one run's.
+    A single run is the group of one; ``s_now == s_end`` only compiles.
     """
-    for s in range(s0, s1):
-        training = s < p.n_train_steps
-        phase = s % p.n_period_steps
-        active_manipulations(fx.schedule, s, st.mods)
-        target_point = fx.targets[int(st.mods[SLOT_CURVE]), phase]
-        lesion = st.mods[SLOT_LESION] > 0.0
-
-        reservoir_step(p, fx, st, phase, training, rng_noise, target_point)
-        readouts(p, st, training, lesion, rng_explore)
-        e = step_error(p, fx, st, s, training, target_point)
-        track_distance(p, st.scalars, s, e, rec)
-        if training and s > 0:
-            learn(p, st, s, e, target_point, st.mods)
-        feedback(p, st, s, training, target_point)
-        if s % p.record_every == 0:
-            record(p, st, rec, s)
-        record_units(p, fx, st, rec, s, phase)
-        if out_of_bounds(st.z, p.divergence_bound):
-            st.scalars[S_DIVERGED] = s
-            return s + 1
-    return s1
+    lanes = sh.lanes
+    while True:
+        k = 0
+        for m in range(len(members)):
+            if s_now[m] < s_end[m]:
+                lanes[k] = m
+                k += 1
+        if k == 0:
+            return
+        if k >= BLOCK_MIN:
+            for c in range(k):
+                r = members[lanes[c]][2].r
+                for j in range(r.size):
+                    sh.R[j, c] = r[j]
+            _spmm(sh.cdata, sh.rows, sh.colptr, sh.R, sh.acc, k)
+            for c in range(k):
+                fx, st = members[lanes[c]][1], members[lanes[c]][2]
+                for i in range(st.Jr.size):
+                    st.Jr[i] = sh.acc[i, c] * fx.J_unscale
+        else:
+            for c in range(k):
+                fx, st = members[lanes[c]][1], members[lanes[c]][2]
+                _spmv(fx.J_data, fx.J_indices, fx.J_indptr, st.r, st.Jr, fx.J_unscale)
+        stop = False
+        for c in range(k):
+            m = lanes[c]
+            p, fx, st, rec, rng_noise, rng_explore = members[m]
+            s = s_now[m]
+            s_now[m] = s + 1
+            if step(s, p, fx, st, rec, rng_noise, rng_explore):
+                s_end[m] = s + 1
+            stop = stop or s_now[m] == s_end[m]
+        if stop:
+            return
 
 
 # --- A user's plant: the loop compiled again with the plant's step in place of ``plant_step`` ----------------
@@ -570,8 +641,8 @@ def run_steps(s0, s1, p, fx, st, rec, rng_noise, rng_explore):
 NumbaError = errors.NumbaError
 #: A user's loop is compiled in each process and never cached (see ``loop_for``).
 FRESH = dict(fastmath=FASTMATH, error_model="numpy")
-#: The loop's functions between ``run_steps`` and the plant's step: compiled again for a user's plant.
-_PLANT_CALLERS = ("task_error", "step_error")
+#: The loop's functions between ``run_group`` and the plant's step: compiled again for a user's plant.
+_PLANT_CALLERS = ("task_error", "step_error", "step")
 #: The array types of a plant step's arguments in the loop: command, state, params, dt_s, hand.
 PLANT_SIGNATURE = types.void(types.float64[::1], types.float64[::1], types.float64[::1], types.float64,
                              types.float64[::1])
@@ -593,7 +664,7 @@ _LOOPS = {}
 
 
 def loop_for(step):
-    """``run_steps`` for a plant whose plain-Python ``step`` replaces ``plant_step``; compiled once per process.
+    """``run_group`` for a plant whose plain-Python ``step`` replaces ``plant_step``; compiled once per process.
 
     The plant is not passed to the loop as an argument (a first-class function). numba can cache such a
     function since 0.53 (numba PR #6373, issue #6251), but it calls the argument, never inlines it (its IR
@@ -614,7 +685,7 @@ def loop_for(step):
         namespace["plant_step"] = _rebound(_user_plant_step, namespace, **FRESH, inline="always")
         for name in _PLANT_CALLERS:
             namespace[name] = _rebound(globals()[name], namespace, **FRESH, inline="always")
-        _LOOPS[step] = _rebound(run_steps, namespace, **FRESH)
+        _LOOPS[step] = _rebound(run_group, namespace, **FRESH)
     return _LOOPS[step]
 
 

@@ -140,7 +140,8 @@ def _cmd_sweep(args) -> int:
         raise ConfigError(f"--workers {args.workers} is not allowed: must be an integer >= 1")
     statuses = run_sweep(args.experiments, parse_seeds(args.seeds), Path(args.out), grid=parse_grid(args.grid),
                          overrides=args.set, workers=args.workers, scheduler=args.scheduler,
-                         retry_failed=args.retry_failed, progress=not args.quiet, share=not args.no_share)
+                         retry_failed=args.retry_failed, progress=not args.quiet, share=not args.no_share,
+                         lockstep=args.lockstep)
     failed = sum(s["status"] == "failed" for s in statuses)
     if not args.quiet:
         print(f"{len(statuses)} runs in {args.out}: {len(statuses) - failed} complete, {failed} failed; "
@@ -197,7 +198,8 @@ def _cmd_outcomes(args) -> int:
     ids = select([i.strip() for i in args.only.split(",")] if args.only else None)  # checked before any run
     if args.run:
         statuses = run_sweep(experiments(ids), parse_seeds(args.seeds), Path(args.directory), overrides=args.set,
-                             workers=args.workers, progress=not args.json, share=not args.no_share)
+                             workers=args.workers, progress=not args.json, share=not args.no_share,
+                             lockstep=args.lockstep)
         print(f"outcomes: {steps_line(statuses)}", file=sys.stderr)  # stdout keeps the table (or the JSON)
     elif not Path(args.directory).is_dir():
         raise ConfigError(f"{args.directory!r} is not a directory of results (add --run to simulate them)")
@@ -255,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     def add_no_share(p):
         p.add_argument("--no-share", action="store_true", help="simulate every run from step 0, also the "
                        "periods it shares with another run of its seed (the files are the same either way)")
+        p.add_argument("--lockstep", action="store_true", help="advance the runs that share a network (a seed's "
+                       "conditions) together, one product of J a step for all (the files are the same either way)")
 
     p = sub.add_parser("run", help="simulate one experiment and write its HDF5 result")
     p.add_argument("experiment", help="a name from `reservoir-motor list` or a path to a TOML file")

@@ -174,7 +174,7 @@ def loop(config: ExperimentConfig):
     (``plants.py``), whose step is first compiled alone so that its own errors are named."""
     plant = kinds.effector(config.task.effector)
     if plant.code != kinds.USER_PLANT:
-        return K.run_steps
+        return K.run_group
     why = K.plant_compile_error(plant.step)
     if why:
         raise ConfigError(f"task.effector = {config.task.effector!r} is not allowed: numba cannot compile its "
@@ -215,82 +215,159 @@ def simulate(config: ExperimentConfig, seed: int, *, start: Checkpoint | None = 
         Keep the whole replay buffer in the checkpoints, so that a replaying test may continue from them
         (changes no number of this run).
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed = {seed!r} is not allowed: must be an integer >= 0")
-    every_ok = isinstance(checkpoint_every, (int, np.integer)) and not isinstance(checkpoint_every, bool)
-    if not every_ok or checkpoint_every < 0:
-        raise ValueError(f"checkpoint_every = {checkpoint_every!r} is not allowed: must be an integer >= 0 (periods)")
-    t0 = time.perf_counter()
-    seed = int(seed)
-    streams = make_streams(seed)
-    net = make_network(config, streams)
-    schedule, targets = schedule_rows(config)
-    Q_state, state_signal = make_state_input(config, streams)
-    params = kernel_params(config, keep_replay)
-    state = initial_state(config, net.x0, keep_replay)
-    units, offsets = recorded_units(config, streams), unit_offsets(config)
-    steps = sample_steps(config, offsets)  # the step of every activity row
-    rec = empty_record(config, units.size, steps.size)
-    fixed = K.Fixed(*net.csr_arrays(), Q=net.Q, Q_state=Q_state, state_signal=state_signal, targets=targets,
-                    schedule=schedule, costs=np.asarray(config.task.costs, dtype=np.float64),
-                    plant_params=plant_params(config),
-                    units=units, unit_offsets=offsets)
+    return simulate_group([dict(config=config, seed=seed, start=start, progress=progress, n_chunks=n_chunks,
+                                checkpoint_every=checkpoint_every, on_checkpoint=on_checkpoint,
+                                capture_at=capture_at, keep_replay=keep_replay)])[0]
 
-    def target_at(at_steps):
-        return target_trace(schedule, targets, config.n_period_steps, at_steps)
 
-    prov, origin, first_step, replay_valid_from = provenance(), {}, 0, 0
-    if start is not None:
-        replay_valid_from = restore(start, config, seed, state, rec, streams, units=units, sample_steps=steps)
-        target_at = target_with_prefix(start, target_at, config.recording.record_every)
-        origin = continued_from(start)
-        prov.update(origin)
-        first_step = start.step
+def simulate_group(runs: list[dict]) -> list[Result]:
+    """Simulate runs that share their network in lockstep (``_kernel.run_group``) and return their results.
 
-    run_steps = loop(config)
-
-    def advance(s0, s1):
-        return run_steps(int(s0), int(s1), params, fixed, state, rec, streams["reservoir_noise"],
-                         streams["exploration"])
-
-    per, n_steps = config.n_period_steps, config.n_steps
-    kept, handed = _capture_periods(config, first_step // per, checkpoint_every if on_checkpoint else 0,
-                                    capture_at if on_checkpoint else ())
-    checkpoints = {}
-
-    def take(step):
-        period = step // per
-        if step % per or period not in kept | handed:
-            return
-        ck = capture(config, seed, period, state, streams, rec, units=units, sample_steps=steps, target_at=target_at,
-                     replay_valid_from=replay_valid_from, origin=origin)
-        if period in kept:
-            checkpoints[period] = ck
-        if period in handed and on_checkpoint is not None:
-            on_checkpoint(ck)
-
+    Each item holds ``simulate``'s arguments for one run (``config`` and ``seed``, and any of its keywords).
+    At every step one product gives every active run its J r; a run that ends or diverges leaves the group.
+    Each result is, bit for bit, the one ``simulate`` gives that run alone (tests/test_lockstep.py). The runs
+    must have the same J (``network.network_key``) and plant loop; otherwise ValueError names the first that
+    does not. A result's ``wall_s`` runs from its preparation to its end, the others' steps included.
+    """
+    members = [_Member(**run) for run in runs]
+    if not members:
+        return []
+    first = members[0]
+    for i, m in enumerate(members[1:], 1):
+        same_j = all(np.array_equal(a, b) for a, b in zip(m.fixed[:4], first.fixed[:4], strict=True))
+        if m.loop is not first.loop or not same_j:
+            raise ValueError(f"runs[{i}] ({m.config.name}, seed {m.seed}) does not share the network and plant of "
+                             f"runs[0] ({first.config.name}, seed {first.seed}): they cannot run in lockstep")
+    shared = _shared(first.net, len(members))
+    packed = K.List([m.member for m in members]) if not K.config.DISABLE_JIT else [m.member for m in members]
+    s_now = np.array([m.step for m in members], dtype=np.int64)
+    s_end = s_now.copy()
     try:
-        advance(0, 0)  # compiles (or loads from the cache) before the progress clock starts
+        first.loop(packed, s_now, s_end, shared)  # compiles (or loads from the cache) before the clocks start
     except K.NumbaError as exc:  # only a user's plant can fail to compile: the built-in loop is tested
-        raise ConfigError(f"task.effector = {config.task.effector!r} is not allowed: numba cannot compile the "
-                          f"run's loop with this plant: {K.numba_message(exc)}") from None
-    if progress is not None:
-        progress(first_step, n_steps)
-    take(first_step)
-    # chunk bounds: the progress reports', and every checkpoint step
-    bounds = np.unique(np.concatenate([np.linspace(0, n_steps, max(1, n_chunks) + 1).astype(np.int64),
-                                       [k * per for k in kept | handed], [first_step]]))
-    bounds = bounds[bounds >= first_step]
-    for s0, s1 in zip(bounds[:-1], bounds[1:], strict=True):
-        done = advance(s0, s1)
-        if progress is not None:
-            progress(int(done), n_steps)
-        if done < s1:
-            break
-        take(int(s1))
-    diverged_step = int(state.scalars[K.S_DIVERGED])
-    activity = Activity.from_record(config, units, steps, rec, diverged_step)
-    result = Result.from_run(config, seed, rec, state, target_at, diverged_step=diverged_step,
-                             wall_s=time.perf_counter() - t0, provenance=prov, activity=activity)
-    result.checkpoints = checkpoints
-    return result
+        raise ConfigError(f"task.effector = {first.config.task.effector!r} is not allowed: numba cannot compile "
+                          f"the run's loop with this plant: {K.numba_message(exc)}") from None
+    for i, m in enumerate(members):
+        m.begin()
+        s_end[i] = m.next_bound()
+        if s_end[i] == s_now[i]:  # nothing left to simulate
+            m.reached(m.step)
+    while (s_now < s_end).any():
+        first.loop(packed, s_now, s_end, shared)
+        for i, m in enumerate(members):
+            if s_now[i] == s_end[i] and not m.finished:
+                s_end[i] = m.reached(int(s_now[i]))
+    return [m.result for m in members]
+
+
+def _shared(net, n_members: int) -> K.Shared:
+    """The arrays a group shares: J in CSC for the block product, and the block's scratch (empty when the
+    group is too small to use it)."""
+    n = net.J.shape[0]
+    if n_members < K.BLOCK_MIN:
+        cdata, rows, colptr = np.zeros(0, np.float32), np.zeros(0, np.uint32), np.zeros(1, np.uint64)
+        width = 0
+    else:
+        (cdata, rows, colptr), width = net.csc_arrays(), n_members
+    return K.Shared(cdata=cdata, rows=rows, colptr=colptr, R=np.zeros((n if width else 0, width)),
+                    acc=np.zeros((n if width else 0, width), dtype=np.int64), lanes=np.zeros(n_members, np.int64))
+
+
+class _Member:
+    """One run of ``simulate_group``: its arrays, its chunk bounds and checkpoints, and at the end its result."""
+
+    def __init__(self, config: ExperimentConfig, seed: int, *, start: Checkpoint | None = None,
+                 progress: Callable[[int, int], None] | None = None, n_chunks: int = 50, checkpoint_every: int = 0,
+                 on_checkpoint: Callable[[Checkpoint], None] | None = None, capture_at: Iterable[int] = (),
+                 keep_replay: bool = False):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed = {seed!r} is not allowed: must be an integer >= 0")
+        every_ok = isinstance(checkpoint_every, (int, np.integer)) and not isinstance(checkpoint_every, bool)
+        if not every_ok or checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every = {checkpoint_every!r} is not allowed: must be an integer >= 0 "
+                             "(periods)")
+        self.t0 = time.perf_counter()
+        self.config, self.seed = config, int(seed)
+        seed = self.seed
+        self.progress, self.on_checkpoint, self.finished, self.result = progress, on_checkpoint, False, None
+        self.streams = streams = make_streams(seed)
+        self.net = net = make_network(config, streams)
+        schedule, targets = schedule_rows(config)
+        Q_state, state_signal = make_state_input(config, streams)
+        params = kernel_params(config, keep_replay)
+        self.state = state = initial_state(config, net.x0, keep_replay)
+        self.units, offsets = recorded_units(config, streams), unit_offsets(config)
+        self.steps = steps = sample_steps(config, offsets)  # the step of every activity row
+        self.rec = rec = empty_record(config, self.units.size, steps.size)
+        data, indices, indptr, unscale = net.csr_arrays()
+        self.fixed = K.Fixed(data, indices, indptr, unscale, Q=net.Q, Q_state=Q_state, state_signal=state_signal,
+                             targets=targets, schedule=schedule, costs=np.asarray(config.task.costs, dtype=np.float64),
+                             plant_params=plant_params(config), units=self.units, unit_offsets=offsets)
+
+        def target_at(at_steps):
+            return target_trace(schedule, targets, config.n_period_steps, at_steps)
+
+        self.prov, self.origin, self.step, self.replay_valid_from = provenance(), {}, 0, 0
+        if start is not None:
+            self.replay_valid_from = restore(start, config, seed, state, rec, streams, units=self.units,
+                                             sample_steps=steps)
+            target_at = target_with_prefix(start, target_at, config.recording.record_every)
+            self.origin = continued_from(start)
+            self.prov.update(self.origin)
+            self.step = start.step
+        self.target_at = target_at
+        self.loop = loop(config)
+        self.member = (params, self.fixed, state, rec, streams["reservoir_noise"], streams["exploration"])
+        per, n_steps = config.n_period_steps, config.n_steps
+        self.kept, self.handed = _capture_periods(config, self.step // per, checkpoint_every if on_checkpoint else 0,
+                                                  capture_at if on_checkpoint else ())
+        self.checkpoints = {}
+        # chunk bounds: the progress reports', and every checkpoint step
+        bounds = np.unique(np.concatenate([np.linspace(0, n_steps, max(1, n_chunks) + 1).astype(np.int64),
+                                           [k * per for k in self.kept | self.handed], [self.step]]))
+        self.bounds = [int(b) for b in bounds if b > self.step]
+
+    def begin(self) -> None:
+        """The loop is compiled: report the start and take the checkpoint of the starting period."""
+        if self.progress is not None:
+            self.progress(self.step, self.config.n_steps)
+        self._take(self.step)
+
+    def next_bound(self) -> int:
+        return self.bounds.pop(0) if self.bounds else self.step
+
+    def reached(self, step: int) -> int:
+        """The loop stopped this run at ``step``: report, checkpoint, and return where it goes next (``step``
+        when it has ended or diverged)."""
+        self.step = step
+        if self.progress is not None:
+            self.progress(step, self.config.n_steps)
+        if self.state.scalars[K.S_DIVERGED] < 0:
+            self._take(step)
+            nxt = self.next_bound()
+            if nxt > step:
+                return nxt
+        self._finish(time.perf_counter() - self.t0)
+        return step
+
+    def _take(self, step: int) -> None:
+        per = self.config.n_period_steps
+        period = step // per
+        if step % per or period not in self.kept | self.handed:
+            return
+        ck = capture(self.config, self.seed, period, self.state, self.streams, self.rec, units=self.units,
+                     sample_steps=self.steps, target_at=self.target_at, replay_valid_from=self.replay_valid_from,
+                     origin=self.origin)
+        if period in self.kept:
+            self.checkpoints[period] = ck
+        if period in self.handed and self.on_checkpoint is not None:
+            self.on_checkpoint(ck)
+
+    def _finish(self, wall_s: float) -> None:
+        config, state = self.config, self.state
+        diverged_step = int(state.scalars[K.S_DIVERGED])
+        activity = Activity.from_record(config, self.units, self.steps, self.rec, diverged_step)
+        self.result = Result.from_run(config, self.seed, self.rec, state, self.target_at, diverged_step=diverged_step,
+                                      wall_s=wall_s, provenance=self.prov, activity=activity)
+        self.result.checkpoints = self.checkpoints
+        self.finished = True

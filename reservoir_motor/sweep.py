@@ -109,12 +109,14 @@ def execute(config_dict: dict, seed: int, path: str) -> dict:
     return execute_tree([(config_dict, seed, path)])[0]
 
 
-def execute_tree(jobs: list) -> list[dict]:
+def execute_tree(jobs: list, lockstep: bool = False) -> list[dict]:
     """Simulate the runs ``jobs`` (``(config_dict, seed, path)``) whose files are missing, the shared prefixes
     once (``prefix.plan_tree``), and write their files; return one status per job. Runs in a worker process.
 
     A parent keeps in memory the checkpoints its children continue from; a child whose checkpoint is not
-    there (its parent failed, or diverged before it) is simulated from step 0.
+    there (its parent failed, or diverged before it) is simulated from step 0. With ``lockstep`` the runs go in
+    waves, the trees' roots first, then their children, and so on; the runs of a wave that share a network
+    advance in lockstep (``simulate.simulate_group``), and write the files they would write alone.
     """
     from .prefix import plan_tree
 
@@ -129,48 +131,107 @@ def execute_tree(jobs: list) -> list[dict]:
             todo.append(Run(ExperimentConfig.from_dict(config_dict), seed, path))
         except Exception as exc:  # noqa: BLE001 - recorded, the others go on
             statuses[str(path)] = _failed(path, config_dict["name"], seed, exc)
-    for tree in plan_tree(todo):
-        captured, waiting = {}, {}
-        for node in tree:
-            if node.parent is not None:
-                waiting[node.parent] = waiting.get(node.parent, 0) + 1
-        for node in tree:
-            run = todo[node.run]
-            start = captured.get(node.parent, {}).get(node.period)
-            needs = sorted({n.period for n in tree if n.parent == node.run})
-            parent = todo[node.parent].path.name if start is not None else None
-            captured[node.run] = {}
-            statuses[str(run.path)] = _execute_one(run, start, parent, needs, captured[node.run])
-            if node.parent is not None:
-                waiting[node.parent] -= 1
-                if not waiting[node.parent]:
-                    captured.pop(node.parent)  # its last child has started: free its checkpoints
+    trees = plan_tree(todo)
+    waves = _waves(trees) if lockstep else [[node] for tree in trees for node in tree]
+    nodes = [node for tree in trees for node in tree]
+    captured, waiting = {}, {}
+    for node in nodes:
+        if node.parent is not None:
+            waiting[node.parent] = waiting.get(node.parent, 0) + 1
+    for wave in waves:
+        groups = {}
+        for node in wave:
+            groups.setdefault(network_key(todo[node.run].config, todo[node.run].seed), []).append(node)
+        for group in groups.values():
+            jobs_of = []
+            for node in group:
+                start = captured.get(node.parent, {}).get(node.period)
+                needs = sorted({n.period for n in nodes if n.parent == node.run})
+                parent = todo[node.parent].path.name if start is not None else None
+                captured[node.run] = {}
+                jobs_of.append((todo[node.run], start, parent, needs, captured[node.run]))
+            for status in _execute_group(jobs_of):
+                statuses[status["path"]] = status
+            for node in group:
+                if node.parent is not None:
+                    waiting[node.parent] -= 1
+                    if not waiting[node.parent]:
+                        captured.pop(node.parent)  # its last child has started: free its checkpoints
     return [statuses[str(path)] for _, _, path in jobs]
+
+
+def _waves(trees) -> list[list]:
+    """The nodes of ``trees`` by depth: the roots, then their children, and so on."""
+    depth, waves = {}, []
+    for tree in trees:
+        for node in tree:  # parents come first
+            d = depth[node.run] = 0 if node.parent is None else depth[node.parent] + 1
+            if d == len(waves):
+                waves.append([])
+            waves[d].append(node)
+    return waves
+
+
+def network_key(config: ExperimentConfig, seed: int) -> tuple:
+    """What decides a run's J and its compiled loop: runs with one key can advance in lockstep."""
+    from . import kinds
+
+    net = config.network
+    user_plant = kinds.effector(config.task.effector).code == kinds.USER_PLANT  # a loop of its own
+    return (seed, net.n_neurons, net.connection_prob, net.gain, net.connectivity,
+            config.task.effector if user_plant else None)
+
+
+def _execute_group(jobs: list) -> list[dict]:
+    """Simulate ``jobs`` (``(run, start, parent, needs, captured)``, one network) together and write their files;
+    a group that cannot be built (a run that raises before its first step) runs its members one by one, so
+    each failure is recorded against its own run."""
+    from .simulate import simulate_group
+
+    if len(jobs) == 1:
+        return [dict(_execute_one(*jobs[0]), group_size=1)]
+    try:
+        results = simulate_group([_simulate_args(run, start, needs, captured)
+                                  for run, start, _, needs, captured in jobs])
+    except Exception:  # noqa: BLE001 - each run again alone, which records its own failure
+        for *_, captured in jobs:
+            captured.clear()
+        return [dict(_execute_one(*job), group_size=1) for job in jobs]
+    return [dict(_saved(run, result, start, parent), group_size=len(jobs))
+            for (run, start, parent, _, _), result in zip(jobs, results, strict=True)]
+
+
+def _simulate_args(run: Run, start, needs: list, captured: dict) -> dict:
+    return dict(config=run.config, seed=run.seed, start=start, capture_at=needs, keep_replay=bool(needs),
+                on_checkpoint=lambda ck: captured.__setitem__(ck.period, ck))
 
 
 def _execute_one(run: Run, start, parent: str | None, needs: list, captured: dict) -> dict:
     """Simulate ``run`` (from the checkpoint ``start`` of the run in the file ``parent``, if any), keeping in
     ``captured`` the checkpoints at the periods ``needs``; write its file or its failure record."""
-    from .checkpoint import ORIGIN_KEYS
     from .simulate import simulate
 
-    path = run.path
     try:
-        result = simulate(run.config, run.seed, start=start, capture_at=needs, keep_replay=bool(needs),
-                          on_checkpoint=lambda ck: captured.__setitem__(ck.period, ck))
-        if start is not None:  # provenance only: the file is the independent run's, not a user's continuation
-            for key in ORIGIN_KEYS:
-                result.provenance.pop(key, None)
-            result.provenance.update(shared_prefix_from=parent, shared_prefix_period=start.period)
-        result.save(path)
-        first = start.step if start is not None else 0
-        return {"path": str(path), "status": "diverged" if result.diverged else "done", "skipped": False,
-                "deviation": result.deviation, "wall_s": result.metrics["wall_s"],
-                "steps_simulated": result.metrics["n_steps"] - first, "steps_independent": result.metrics["n_steps"],
-                "shared_prefix_from": parent}
+        return _saved(run, simulate(**_simulate_args(run, start, needs, captured)), start, parent)
     except Exception as exc:  # noqa: BLE001 - a failing run is recorded and the sweep goes on
         captured.clear()  # its children start from step 0
-        return _failed(path, run.config.name, run.seed, exc)
+        return _failed(run.path, run.config.name, run.seed, exc)
+
+
+def _saved(run: Run, result, start, parent: str | None) -> dict:
+    """Write ``result``'s file; its status."""
+    from .checkpoint import ORIGIN_KEYS
+
+    if start is not None:  # provenance only: the file is the independent run's, not a user's continuation
+        for key in ORIGIN_KEYS:
+            result.provenance.pop(key, None)
+        result.provenance.update(shared_prefix_from=parent, shared_prefix_period=start.period)
+    result.save(run.path)
+    first = start.step if start is not None else 0
+    return {"path": str(run.path), "status": "diverged" if result.diverged else "done", "skipped": False,
+            "deviation": result.deviation, "wall_s": result.metrics["wall_s"],
+            "steps_simulated": result.metrics["n_steps"] - first, "steps_independent": result.metrics["n_steps"],
+            "shared_prefix_from": parent}
 
 
 def _failed(path: Path, experiment: str, seed: int, exc: Exception) -> dict:
@@ -184,7 +245,7 @@ def _failed(path: Path, experiment: str, seed: int, exc: Exception) -> dict:
 
 
 def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=None, scheduler=None,
-              retry_failed=False, progress=True, share=True) -> list[dict]:
+              retry_failed=False, progress=True, share=True, lockstep=False) -> list[dict]:
     """Run every missing run of a sweep; return one status dict per run.
 
     Parameters
@@ -205,6 +266,10 @@ def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=Non
         Simulate the prefix shared by runs of one seed once (``prefix.py``); the files are those of
         independent runs either way. Each status says the steps its run simulated (``steps_simulated``) and
         those of its independent run (``steps_independent``); 0 for a run skipped.
+    lockstep : bool
+        Give each worker all the runs of one network (``network_key``: a seed's conditions that differ only in
+        rule, task, manipulations, ...), which it advances in lockstep (``execute_tree``): one product of J
+        with their rates per step instead of one per run. The files are the same either way.
     """
     from .prefix import plan_tree
 
@@ -222,9 +287,14 @@ def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=Non
                      for r in runs if not r.path.exists() and r.failed_path.exists() and not retry_failed})
     bar = SweepProgress(len(runs), len(runs) - len(todo), disable=not progress)
     groups = [[todo[n.run] for n in tree] for tree in plan_tree(todo)] if share else [[r] for r in todo]
+    if lockstep:  # the trees of one network in one job
+        by_key = {}
+        for g in groups:
+            by_key.setdefault(network_key(g[0].config, g[0].seed), []).extend(g)
+        groups = list(by_key.values())
     groups.sort(key=lambda g: -sum(r.config.n_steps for r in g))  # the longest first: the workers end together
     jobs = [[(r.config.to_dict(), r.seed, str(r.path)) for r in g] for g in groups]
-    results = _run_dask(jobs, scheduler, bar) if scheduler else _run_local(jobs, workers, bar)
+    results = _run_dask(jobs, scheduler, bar, lockstep) if scheduler else _run_local(jobs, workers, bar, lockstep)
     for res in results:
         statuses[res["path"]] = res
     bar.close()
@@ -239,7 +309,7 @@ def steps_line(statuses: list[dict]) -> str:
     return f"{done} steps simulated, {independent} as independent runs{saved}"
 
 
-def _run_local(jobs, workers, bar):
+def _run_local(jobs, workers, bar, lockstep):
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     if not jobs:
@@ -248,7 +318,7 @@ def _run_local(jobs, workers, bar):
     os.environ.update(_SINGLE_THREAD)  # inherited by the worker processes
     out = []
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        futures = [pool.submit(execute_tree, job) for job in jobs]
+        futures = [pool.submit(execute_tree, job, lockstep) for job in jobs]
         for fut in as_completed(futures):
             out += _finished(fut.result(), bar)
     return out
@@ -269,7 +339,7 @@ def _job_key(job: list) -> str:
     return f"tree-{stem}-{len(job)}-{files}"
 
 
-def _run_dask(jobs, scheduler, bar):
+def _run_dask(jobs, scheduler, bar, lockstep):
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -278,7 +348,8 @@ def _run_dask(jobs, scheduler, bar):
         return []
     out = []
     with Client(scheduler, timeout="30s") as client:
-        futures = [client.submit(execute_tree, job, key=_job_key(job), pure=False, retries=3) for job in jobs]
+        futures = [client.submit(execute_tree, job, lockstep, key=_job_key(job), pure=False, retries=3)
+                   for job in jobs]
         for fut in as_completed(futures):
             out += _finished(fut.result(), bar)
     return out

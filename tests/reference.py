@@ -101,6 +101,19 @@ def phi_reward(u: float, gain: float, exponent: float, odd: bool) -> float:
     return -gain * u ** exponent if odd else 0.0
 
 
+def fixed_point_product(J, r: np.ndarray) -> np.ndarray:
+    """J r as the compiled loop computes it (``_kernel._spmv``): J times 2**e, each product rounded to an
+    integer, the integers summed exactly, times 2**-e."""
+    from reservoir_motor.network import fixed_point_exponent
+
+    e = fixed_point_exponent(J)
+    coo = J.tocoo()
+    terms = np.rint((coo.data * np.float32(2.0 ** e)).astype(np.float32).astype(np.float64) * r[coo.col])
+    sums = np.zeros(J.shape[0], dtype=np.int64)
+    np.add.at(sums, coo.row, terms.astype(np.int64))
+    return sums * 2.0 ** -e
+
+
 def rls_step(P: np.ndarray, W: np.ndarray, r: np.ndarray, error: np.ndarray, gate: float = 1.0,
              rate: float = 1.0) -> np.ndarray:
     """One (gated) RLS step, in place: k = P r, c = 1/(1 + r.k), P -= g c k k^T, W += dW with

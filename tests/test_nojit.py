@@ -1,10 +1,10 @@
 """The compiled loop run as plain Python (NUMBA_DISABLE_JIT=1), under coverage, gives the compiled numbers.
 
 One subprocess runs every case of ``kernel_cases.py`` (the reference tests' matrix and feature cases, at
-``INTERPRETED_SIZE``) through ``simulate`` with the JIT off, so the interpreter executes the loop's source
-line by line while ``coverage`` records which lines ran. Each case must then give the compiled loop's
-numbers, and the cases together must execute at least ``COVERAGE_FLOOR`` per cent of ``_kernel.py``'s
-lines: a branch no case reaches is a branch that neither this test nor the reference tests check.
+``INTERPRETED_SIZE``; the cases of one network as one lockstep group) with the JIT off, so the interpreter
+executes the loop's source line by line while ``coverage`` records which lines ran. Each case must then give
+the compiled loop's numbers, and the cases together must execute at least ``COVERAGE_FLOOR`` per cent of
+``_kernel.py``'s lines: a branch no case reaches is a branch that neither this test nor the reference tests check.
 """
 
 import json
