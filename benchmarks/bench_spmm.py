@@ -5,7 +5,7 @@ nonzeros, J in float32), in one process, each compiled alone with the loop's fla
 
 * ``float``: the loop's product before issue 20, a float sum per row (fast-math: LLVM vectorises it with
   gathers and picks the order of the sums, so no block product could reproduce it);
-* ``fixed``: the loop's product now (``_kernel._spmv``): J times 2**e, each product rounded to an integer, the
+* ``fixed``: the loop's product now (``_kernel._spmv``): J times 2**e, each product truncated to an integer, the
   integers summed exactly, so that the order does not matter;
 * ``block``: the lockstep product (``_kernel._spmm``): J in CSC, each nonzero adding to K contiguous integer
   sums from one contiguous row of the N x K rates; every column is checked == the ``fixed`` product.

@@ -114,7 +114,7 @@ Record = namedtuple("Record", [
 @njit(**STAGE)
 def _spmv(data, indices, indptr, v, out, unscale):
     """out = J v for CSR J, in fixed point: ``data`` is J times 2**e (a power of two: exact), each product is
-    rounded to an integer and the integers are summed exactly (``network.fixed_point_exponent`` keeps every sum
+    truncated to an integer and the integers are summed exactly (``network.fixed_point_exponent`` keeps every sum
     below 2**63). Integer sums do not depend on their order, so fast-math may vectorise this loop any way it
     likes, on any CPU, and ``_spmm`` gives each column of a block the same numbers (lockstep runs).
 
@@ -124,7 +124,7 @@ def _spmv(data, indices, indptr, v, out, unscale):
     for i in range(out.size):
         acc = np.int64(0)
         for q in range(indptr[i], indptr[i + 1]):
-            acc += np.int64(np.rint(data[q] * v[indices[q]]))
+            acc += np.int64(data[q] * v[indices[q]])
         out[i] = acc * unscale
 
 
@@ -141,7 +141,7 @@ def _spmm(cdata, rows, colptr, R, acc, n_cols):
         for q in range(colptr[j], colptr[j + 1]):
             d, a = cdata[q], acc[rows[q]]
             for c in range(n_cols):
-                a[c] += np.int64(np.rint(d * rj[c]))
+                a[c] += np.int64(d * rj[c])
 
 
 @njit(**STAGE)

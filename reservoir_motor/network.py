@@ -53,7 +53,7 @@ RATE_BOUND = 4.0
 
 def fixed_point_exponent(J: sp.csr_matrix) -> int:
     """The e of J r's fixed point (``_kernel._spmv``): the largest with every row's sum of |J_ij| RATE_BOUND 2**e
-    below 2**62, so that no sum of rounded products reaches 2**63. A function of J alone, so that the runs
+    below 2**62, so that no sum of truncated products reaches 2**63. A function of J alone, so that the runs
     sharing J share it. For the scripts' networks (N = 1000, gain 1.5) e = 56: units of 1.4e-17."""
     row_l1 = float(abs(J).sum(axis=1).max()) if J.nnz else 0.0
     return 62 - int(np.ceil(np.log2(row_l1 * RATE_BOUND))) if row_l1 > 0 else 0

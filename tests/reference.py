@@ -102,15 +102,15 @@ def phi_reward(u: float, gain: float, exponent: float, odd: bool) -> float:
 
 
 def fixed_point_product(J, r: np.ndarray) -> np.ndarray:
-    """J r as the compiled loop computes it (``_kernel._spmv``): J times 2**e, each product rounded to an
+    """J r as the compiled loop computes it (``_kernel._spmv``): J times 2**e, each product truncated to an
     integer, the integers summed exactly, times 2**-e."""
     from reservoir_motor.network import fixed_point_exponent
 
     e = fixed_point_exponent(J)
     coo = J.tocoo()
-    terms = np.rint((coo.data * np.float32(2.0 ** e)).astype(np.float32).astype(np.float64) * r[coo.col])
+    terms = (coo.data * np.float32(2.0 ** e)).astype(np.float32).astype(np.float64) * r[coo.col]
     sums = np.zeros(J.shape[0], dtype=np.int64)
-    np.add.at(sums, coo.row, terms.astype(np.int64))
+    np.add.at(sums, coo.row, terms.astype(np.int64))  # truncated toward zero, as the loop's int64(x)
     return sums * 2.0 ** -e
 
 
