@@ -123,3 +123,16 @@ def test_a_lockstep_sweep_on_dask_writes_the_same_files(tmp_path, dask_cluster):
     assert max(s["group_size"] for s in statuses) == 3
     run_sweep(experiments, [0, 1], tmp_path / "alone", overrides=SMALL, workers=2, progress=False, share=False)
     assert_same_files(tmp_path / "dask", tmp_path / "alone")
+
+
+def test_the_cli_sweep_and_outcomes_take_lockstep(tmp_path):
+    from reservoir_motor.cli import main
+
+    sets = [arg for key in SMALL for arg in ("--set", key)]
+    args = ["task1-supertrex", "task1-rmhl", "task1-force", "task2-supertrex", "task2-rmhl", "task3-rmhl"]
+    assert main(["sweep", *args, "--seeds", "0", "--out", str(tmp_path / "cli"), "--workers", "1", "--quiet",
+                 "--lockstep", *sets]) == 0
+    run_sweep(args, [0], tmp_path / "alone", overrides=SMALL, workers=1, progress=False, share=False)
+    assert_same_files(tmp_path / "cli", tmp_path / "alone")
+    assert main(["outcomes", str(tmp_path / "outcomes"), "--run", "--only", "L3", "--seeds", "0:2", "--workers", "1",
+                 "--lockstep", *sets]) == 0
