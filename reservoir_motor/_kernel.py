@@ -128,20 +128,58 @@ def _spmv(data, indices, indptr, v, out, unscale):
         out[i] = acc * unscale
 
 
-@njit(**STAGE)
-def _spmm(cdata, rows, colptr, R, acc, n_cols):
-    """acc[:, :n_cols] = the integer sums of ``_spmv`` for the columns of R (N x K, a row per neuron), with J in
-    CSC: each nonzero of column j adds to ``n_cols`` contiguous sums of its row, from one contiguous row of R,
-    instead of gathering one rate per run."""
-    for i in range(acc.shape[0]):
-        for c in range(n_cols):
-            acc[i, c] = 0
-    for j in range(R.shape[0]):
-        rj = R[j]
-        for q in range(colptr[j], colptr[j + 1]):
-            d, a = cdata[q], acc[rows[q]]
-            for c in range(n_cols):
-                a[c] += np.int64(d * rj[c])
+LANES = 8  # runs per block of ``_spmm``: one 512-bit vector of int64 sums
+
+
+def _spmm_py(data, indices, indptr, R, acc, n_blocks, step):
+    """acc[:, :8 n_blocks] = the integer sums of ``_spmv`` for the columns of R (N x 8 n_blocks, a row per
+    neuron), ``LANES`` runs at a time: each nonzero reads 8 contiguous rates and adds to 8 sums that stay in
+    registers, instead of gathering one rate per run.
+
+    ``step`` is ``[1]``: a step read from memory makes the loop over a row's nonzeros one that LLVM's loop
+    vectoriser leaves alone (it would gather along the row), so that its SLP vectoriser turns the 8 lanes into
+    one vector (``_compile_with_slp``).
+    """
+    for b in range(n_blocks):
+        o = LANES * b
+        for i in range(acc.shape[0]):
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.int64(0)
+            q, end = indptr[i], indptr[i + 1]
+            while q < end:
+                d, row = data[q], R[indices[q]]
+                a0 += np.int64(d * row[o])
+                a1 += np.int64(d * row[o + 1])
+                a2 += np.int64(d * row[o + 2])
+                a3 += np.int64(d * row[o + 3])
+                a4 += np.int64(d * row[o + 4])
+                a5 += np.int64(d * row[o + 5])
+                a6 += np.int64(d * row[o + 6])
+                a7 += np.int64(d * row[o + 7])
+                q += step[0]
+            out = acc[i]
+            out[o], out[o + 1], out[o + 2], out[o + 3] = a0, a1, a2, a3
+            out[o + 4], out[o + 5], out[o + 6], out[o + 7] = a4, a5, a6, a7
+
+
+def _compile_with_slp(func, signature):
+    """``func`` compiled (or loaded from the cache) for ``signature`` with LLVM's SLP vectoriser, which numba
+    leaves off by default, and called, not inlined, by the loop. A called function's copies may be optimised
+    differently (``STAGE``), but this one is integer sums of IEEE products: every copy gives the same numbers."""
+    dispatcher = njit(**JIT)(func)
+    if not config.DISABLE_JIT:  # pragma: no cover - run by every compiled test; interpreted, nothing compiles
+        old = config.SLP_VECTORIZE
+        config.SLP_VECTORIZE = 1
+        try:
+            dispatcher.compile(signature)
+        finally:
+            config.SLP_VECTORIZE = old
+        dispatcher.disable_compile()  # another signature would be compiled without SLP: fail loudly instead
+    return dispatcher
+
+
+_spmm = _compile_with_slp(_spmm_py, types.void(
+    types.float32[::1], types.uint32[::1], types.uint64[::1], types.float64[:, ::1], types.int64[:, ::1],
+    types.int64, types.uint64[::1]))
 
 
 @njit(**STAGE)
@@ -582,13 +620,13 @@ def step(s, p, fx, st, rec, rng_noise, rng_explore):
     return False
 
 
-#: A step's J r for K >= BLOCK_MIN runs comes from one block product (``_spmm``); below, each run's own
-#: ``_spmv`` is faster (measured in benchmarks/bench_spmm.py). Both give the same numbers.
-BLOCK_MIN = 6
+#: A step's J r for K >= BLOCK_MIN runs comes from block products of ``LANES`` runs (``_spmm``); below, each
+#: run's own ``_spmv`` is faster (measured in benchmarks/bench_spmm.py). Both give the same numbers.
+BLOCK_MIN = 3
 
-# What the runs of a group share: J in CSC times 2**e (``_spmm``), the rates block R (N x K), the integer sums
-# acc (N x K) and the members' indices of the lanes.
-Shared = namedtuple("Shared", ["cdata", "rows", "colptr", "R", "acc", "lanes"])
+# What the runs of a group share: J times 2**e in CSR (``_spmm``), the rates block R (N x a multiple of
+# LANES), the integer sums acc (the same shape), ``step = [1]`` (``_spmm``) and the members' indices of the lanes.
+Shared = namedtuple("Shared", ["data", "indices", "indptr", "R", "acc", "step", "lanes"])
 
 
 @njit(**JIT)
@@ -614,7 +652,7 @@ def run_group(members, s_now, s_end, sh):
                 r = members[lanes[c]][2].r
                 for j in range(r.size):
                     sh.R[j, c] = r[j]
-            _spmm(sh.cdata, sh.rows, sh.colptr, sh.R, sh.acc, k)
+            _spmm(sh.data, sh.indices, sh.indptr, sh.R, sh.acc, (k + LANES - 1) // LANES, sh.step)
             for c in range(k):
                 fx, st = members[lanes[c]][1], members[lanes[c]][2]
                 for i in range(st.Jr.size):

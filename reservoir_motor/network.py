@@ -39,13 +39,6 @@ class Network:
         return ((self.J.data * np.float32(2.0 ** e)).astype(np.float32), self.J.indices.astype(np.uint32),
                 self.J.indptr.astype(np.uint64), 2.0 ** -e)
 
-    def csc_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """J's CSC arrays, values times the same 2**e: the lockstep product of a group (``_kernel._spmm``)."""
-        data, indices, indptr, _ = self.csr_arrays()
-        csc = sp.csr_matrix((data, indices, indptr), shape=self.J.shape).tocsc()
-        csc.sort_indices()
-        return csc.data.astype(np.float32), csc.indices.astype(np.uint32), csc.indptr.astype(np.uint64)
-
 
 #: The largest |rate| the fixed-point product allows for: tanh plus noise, ``network.noise_amplitude <= 3``.
 RATE_BOUND = 4.0

@@ -238,7 +238,7 @@ def simulate_group(runs: list[dict]) -> list[Result]:
         if m.loop is not first.loop or not same_j:
             raise ValueError(f"runs[{i}] ({m.config.name}, seed {m.seed}) does not share the network and plant of "
                              f"runs[0] ({first.config.name}, seed {first.seed}): they cannot run in lockstep")
-    shared = _shared(first.net, len(members))
+    shared = _shared(first.fixed, len(members))
     packed = K.List([m.member for m in members]) if not K.config.DISABLE_JIT else [m.member for m in members]
     s_now = np.array([m.step for m in members], dtype=np.int64)
     s_end = s_now.copy()
@@ -260,17 +260,14 @@ def simulate_group(runs: list[dict]) -> list[Result]:
     return [m.result for m in members]
 
 
-def _shared(net, n_members: int) -> K.Shared:
-    """The arrays a group shares: J in CSC for the block product, and the block's scratch (empty when the
-    group is too small to use it)."""
-    n = net.J.shape[0]
-    if n_members < K.BLOCK_MIN:
-        cdata, rows, colptr = np.zeros(0, np.float32), np.zeros(0, np.uint32), np.zeros(1, np.uint64)
-        width = 0
-    else:
-        (cdata, rows, colptr), width = net.csc_arrays(), n_members
-    return K.Shared(cdata=cdata, rows=rows, colptr=colptr, R=np.zeros((n if width else 0, width)),
-                    acc=np.zeros((n if width else 0, width), dtype=np.int64), lanes=np.zeros(n_members, np.int64))
+def _shared(fixed: K.Fixed, n_members: int) -> K.Shared:
+    """The arrays a group shares: J for the block product, and the block's scratch, as many lanes as members
+    rounded up to blocks of ``LANES`` (none when the group is too small to use it)."""
+    n = fixed.J_indptr.size - 1
+    width = -(-n_members // K.LANES) * K.LANES if n_members >= K.BLOCK_MIN else 0
+    return K.Shared(data=fixed.J_data, indices=fixed.J_indices, indptr=fixed.J_indptr,
+                    R=np.zeros((n if width else 0, width)), acc=np.zeros((n if width else 0, width), dtype=np.int64),
+                    step=np.ones(1, dtype=np.uint64), lanes=np.zeros(n_members, np.int64))
 
 
 class _Member:
