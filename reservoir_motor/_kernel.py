@@ -620,8 +620,9 @@ def step(s, p, fx, st, rec, rng_noise, rng_explore):
     return False
 
 
-#: A step's J r for K >= BLOCK_MIN runs comes from block products of ``LANES`` runs (``_spmm``); below, each
-#: run's own ``_spmv`` is faster (measured in benchmarks/bench_spmm.py). Both give the same numbers.
+#: A step's J r comes from block products of ``LANES`` runs (``_spmm``) for the runs that fill a block or a
+#: block's BLOCK_MIN lanes; with fewer, each run's own ``_spmv`` is faster (measured in
+#: benchmarks/bench_spmm.py). Both give the same numbers.
 BLOCK_MIN = 3
 
 # What the runs of a group share: J times 2**e in CSR (``_spmm``), the rates block R (N x a multiple of
@@ -647,20 +648,23 @@ def run_group(members, s_now, s_end, sh):
                 k += 1
         if k == 0:
             return
-        if k >= BLOCK_MIN:
-            for c in range(k):
+        # whole blocks of LANES runs, and a last partial block if it holds BLOCK_MIN runs or more; the runs
+        # left over take their own product
+        blocks = k // LANES + (k % LANES >= BLOCK_MIN)
+        in_blocks = min(k, blocks * LANES)
+        if blocks:
+            for c in range(in_blocks):
                 r = members[lanes[c]][2].r
                 for j in range(r.size):
                     sh.R[j, c] = r[j]
-            _spmm(sh.data, sh.indices, sh.indptr, sh.R, sh.acc, (k + LANES - 1) // LANES, sh.step)
-            for c in range(k):
+            _spmm(sh.data, sh.indices, sh.indptr, sh.R, sh.acc, blocks, sh.step)
+            for c in range(in_blocks):
                 fx, st = members[lanes[c]][1], members[lanes[c]][2]
                 for i in range(st.Jr.size):
                     st.Jr[i] = sh.acc[i, c] * fx.J_unscale
-        else:
-            for c in range(k):
-                fx, st = members[lanes[c]][1], members[lanes[c]][2]
-                _spmv(fx.J_data, fx.J_indices, fx.J_indptr, st.r, st.Jr, fx.J_unscale)
+        for c in range(in_blocks, k):
+            fx, st = members[lanes[c]][1], members[lanes[c]][2]
+            _spmv(fx.J_data, fx.J_indices, fx.J_indptr, st.r, st.Jr, fx.J_unscale)
         stop = False
         for c in range(k):
             m = lanes[c]

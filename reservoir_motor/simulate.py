@@ -262,9 +262,10 @@ def simulate_group(runs: list[dict]) -> list[Result]:
 
 def _shared(fixed: K.Fixed, n_members: int) -> K.Shared:
     """The arrays a group shares: J for the block product, and the block's scratch, as many lanes as members
-    rounded up to blocks of ``LANES`` (none when the group is too small to use it)."""
+    in blocks of ``LANES`` (``run_group``; none when the group is too small to use one)."""
     n = fixed.J_indptr.size - 1
-    width = -(-n_members // K.LANES) * K.LANES if n_members >= K.BLOCK_MIN else 0
+    blocks = n_members // K.LANES + (n_members % K.LANES >= K.BLOCK_MIN)
+    width = blocks * K.LANES
     return K.Shared(data=fixed.J_data, indices=fixed.J_indices, indptr=fixed.J_indptr,
                     R=np.zeros((n if width else 0, width)), acc=np.zeros((n if width else 0, width), dtype=np.int64),
                     step=np.ones(1, dtype=np.uint64), lanes=np.zeros(n_members, np.int64))
