@@ -14,8 +14,9 @@ with the scripts' periods unless ``--set`` says otherwise:
 
 over ``--seeds`` (default 0:2, one job per seed and worker). Prints each study's runs per hour in both
 modes, their ratio, the steps simulated, and checks that both modes wrote the same files (==). Where the
-time goes is in the group sizes: a step of a group of K >= BLOCK_MIN runs does one block product, smaller
-groups (the tail, when the shorter runs have ended) one product per run.
+time goes is in the group sizes: at each step a group's runs take their J r from block products of 8 runs
+(``_kernel.LANES``; a last partial block from ``BLOCK_MIN`` runs), the others and the rest of the step
+(readouts, learning, RLS, records) are each run's own.
 
 Usage: python benchmarks/bench_sweep.py [--runs 8] [--workers-max 2]
        python benchmarks/bench_sweep.py --lockstep [--study table1,lesions] [--seeds 0:2] [--set KEY=VALUE]
