@@ -621,9 +621,16 @@ def step(s, p, fx, st, rec, rng_noise, rng_explore):
 
 
 #: A step's J r comes from block products of ``LANES`` runs (``_spmm``) for the runs that fill a block or a
-#: block's BLOCK_MIN lanes; with fewer, each run's own ``_spmv`` is faster (measured in
+#: block's BLOCK_MIN lanes (``n_blocks``); with fewer, each run's own ``_spmv`` is faster (measured in
 #: benchmarks/bench_spmm.py). Both give the same numbers.
 BLOCK_MIN = 3
+
+
+@njit(**STAGE)
+def n_blocks(k):
+    """The blocks of ``LANES`` runs for k runs: the whole ones, and a last partial one if it holds BLOCK_MIN
+    runs or more; the runs left over take their own product."""
+    return k // LANES + (k % LANES >= BLOCK_MIN)
 
 # What the runs of a group share: J times 2**e in CSR (``_spmm``), the rates block R (N x a multiple of
 # LANES), the integer sums acc (the same shape), ``step = [1]`` (``_spmm``) and the members' indices of the lanes.
@@ -648,9 +655,7 @@ def run_group(members, s_now, s_end, sh):
                 k += 1
         if k == 0:
             return
-        # whole blocks of LANES runs, and a last partial block if it holds BLOCK_MIN runs or more; the runs
-        # left over take their own product
-        blocks = k // LANES + (k % LANES >= BLOCK_MIN)
+        blocks = n_blocks(k)
         in_blocks = min(k, blocks * LANES)
         if blocks:
             for c in range(in_blocks):
@@ -658,17 +663,16 @@ def run_group(members, s_now, s_end, sh):
                 for j in range(r.size):
                     sh.R[j, c] = r[j]
             _spmm(sh.data, sh.indices, sh.indptr, sh.R, sh.acc, blocks, sh.step)
-            for c in range(in_blocks):
-                fx, st = members[lanes[c]][1], members[lanes[c]][2]
-                for i in range(st.Jr.size):
-                    st.Jr[i] = sh.acc[i, c] * fx.J_unscale
-        for c in range(in_blocks, k):
+        for c in range(in_blocks, k):  # before any step changes the rates
             fx, st = members[lanes[c]][1], members[lanes[c]][2]
             _spmv(fx.J_data, fx.J_indices, fx.J_indptr, st.r, st.Jr, fx.J_unscale)
         stop = False
         for c in range(k):
             m = lanes[c]
             p, fx, st, rec, rng_noise, rng_explore = members[m]
+            if c < in_blocks:
+                for i in range(st.Jr.size):
+                    st.Jr[i] = sh.acc[i, c] * fx.J_unscale
             s = s_now[m]
             s_now[m] = s + 1
             if step(s, p, fx, st, rec, rng_noise, rng_explore):

@@ -142,8 +142,8 @@ class NetworkConfig(_Section):
     gain: float = _f(1.5, "recurrent gain lambda; J entries are N(0,1) * gain / sqrt(p N)", lo=0)
     tau_ms: float = _f(10.0, "membrane time constant tau", unit="ms", lo=0, lo_open=True)
     dt_ms: float = _f(0.2, "Euler time step; must not exceed tau_ms", unit="ms", lo=0, lo_open=True)
-    noise_amplitude: float = _f(0.025, "rate noise alpha: U(-alpha, alpha) per neuron and step, training only", lo=0,
-                             hi=3)
+    noise_amplitude: float = _f(0.025, "rate noise alpha: U(-alpha, alpha) per neuron and step, training only",
+                                lo=0, hi=3)
     feedback_amplitude: float = _f(1.0, "output feedback weights Q are U(-a, a)", lo=0)
     init_state_amplitude: float = _f(0.5, "initial state x(0) is U(-a, a)", lo=0)
     rls_regularisation: float = _f(10.0, "gamma: the RLS matrix starts at P(0) = I / gamma", lo=0, lo_open=True)

@@ -226,7 +226,7 @@ def simulate_group(runs: list[dict]) -> list[Result]:
     Each item holds ``simulate``'s arguments for one run (``config`` and ``seed``, and any of its keywords).
     At every step one product gives every active run its J r; a run that ends or diverges leaves the group.
     Each result is, bit for bit, the one ``simulate`` gives that run alone (tests/test_lockstep.py). The runs
-    must have the same J (``network.network_key``) and plant loop; otherwise ValueError names the first that
+    must have the same J (``sweep.network_key``) and plant loop; otherwise ValueError names the first that
     does not. A result's ``wall_s`` runs from its preparation to its end, the others' steps included.
     """
     members = [_Member(**run) for run in runs]
@@ -264,8 +264,7 @@ def _shared(fixed: K.Fixed, n_members: int) -> K.Shared:
     """The arrays a group shares: J for the block product, and the block's scratch, as many lanes as members
     in blocks of ``LANES`` (``run_group``; none when the group is too small to use one)."""
     n = fixed.J_indptr.size - 1
-    blocks = n_members // K.LANES + (n_members % K.LANES >= K.BLOCK_MIN)
-    width = blocks * K.LANES
+    width = K.n_blocks(n_members) * K.LANES
     return K.Shared(data=fixed.J_data, indices=fixed.J_indices, indptr=fixed.J_indptr,
                     R=np.zeros((n if width else 0, width)), acc=np.zeros((n if width else 0, width), dtype=np.int64),
                     step=np.ones(1, dtype=np.uint64), lanes=np.zeros(n_members, np.int64))
@@ -289,7 +288,7 @@ class _Member:
         seed = self.seed
         self.progress, self.on_checkpoint, self.finished, self.result = progress, on_checkpoint, False, None
         self.streams = streams = make_streams(seed)
-        self.net = net = make_network(config, streams)
+        net = make_network(config, streams)
         schedule, targets = schedule_rows(config)
         Q_state, state_signal = make_state_input(config, streams)
         params = kernel_params(config, keep_replay)

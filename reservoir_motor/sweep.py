@@ -134,10 +134,11 @@ def execute_tree(jobs: list, lockstep: bool = False) -> list[dict]:
     trees = plan_tree(todo)
     waves = _waves(trees) if lockstep else [[node] for tree in trees for node in tree]
     nodes = [node for tree in trees for node in tree]
-    captured, waiting = {}, {}
+    captured, waiting, needs_of = {}, {}, {}  # needs_of: the periods a run's children continue from
     for node in nodes:
         if node.parent is not None:
             waiting[node.parent] = waiting.get(node.parent, 0) + 1
+            needs_of.setdefault(node.parent, set()).add(node.period)
     for wave in waves:
         groups = {}
         for node in wave:
@@ -146,7 +147,7 @@ def execute_tree(jobs: list, lockstep: bool = False) -> list[dict]:
             jobs_of = []
             for node in group:
                 start = captured.get(node.parent, {}).get(node.period)
-                needs = sorted({n.period for n in nodes if n.parent == node.run})
+                needs = sorted(needs_of.get(node.run, ()))
                 parent = todo[node.parent].path.name if start is not None else None
                 captured[node.run] = {}
                 jobs_of.append((todo[node.run], start, parent, needs, captured[node.run]))
