@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from reservoir_motor import load_experiment, simulate
-from reservoir_motor.network import make_network, make_streams
-from reservoir_motor.simulate import simulate_group
+from reservoir_motor.simulation.network import make_network, make_streams
+from reservoir_motor.simulation.simulate import simulate_group
 
 N_VALUES = (250, 500, 1000, 2000, 4000)
 JOINTS = {2: "task2-supertrex", 3: "task2-3seg-supertrex", 5: "task2-n5-supertrex", 10: "task2-n10-supertrex",

@@ -1,7 +1,7 @@
 """Speed of the compiled time loop against the plain numpy reference loop, on the full-size Task 1.
 
 One process: a complete ``task1-supertrex`` run (N = 1000, 750 000 steps) through
-``reservoir_motor.simulate``, then the reference of ``tests/reference.py`` (sparse CSR J, dense P) timed
+``reservoir_motor.simulation.simulate``, then the reference of ``tests/reference.py`` (sparse CSR J, dense P) timed
 for a limited number of steps in three regimes and extrapolated to the full run:
 
 * training steps with the transfer gate shut (``rule.transfer_threshold = 0``: no N x N work);

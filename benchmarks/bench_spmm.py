@@ -5,14 +5,14 @@ nonzeros, J in float32), in one process, each compiled alone with the loop's fla
 
 * ``float``: the loop's product before issue 20, a float sum per row (fast-math: LLVM vectorises it with
   gathers and picks the order of the sums, so no block product could reproduce it);
-* ``fixed``: the loop's product now (``_kernel._spmv``): J times 2**e, each product truncated to an integer, the
+* ``fixed``: the loop's product now (``kernel.loop._spmv``): J times 2**e, each product truncated to an integer, the
   integers summed exactly, so that the order does not matter;
-* ``block``: the lockstep product (``_kernel._spmm``): blocks of 8 runs, each nonzero reading 8 contiguous
+* ``block``: the lockstep product (``kernel.loop._spmm``): blocks of 8 runs, each nonzero reading 8 contiguous
   rates into 8 integer sums held in one vector register (compiled with LLVM's SLP vectoriser); K runs take
   ceil(K / 8) blocks. Every column is checked == the ``fixed`` product.
 
 Prints the time of one product, per run for the block, and the K from which the block is faster per run
-than K single products (``_kernel.BLOCK_MIN`` was chosen from this).
+than K single products (``kernel.loop.BLOCK_MIN`` was chosen from this).
 
 Session 11 tried a strict float order (four partial sums per row, no fast-math, called not inlined): 3-6 %
 faster, but a process whose numba cache was filled after a standalone call gave other numbers; the fixed
@@ -31,9 +31,9 @@ import time
 import numpy as np
 from numba import njit
 
-from reservoir_motor import _kernel as K
 from reservoir_motor import load_experiment
-from reservoir_motor.network import make_network, make_streams
+from reservoir_motor.kernel import loop as K
+from reservoir_motor.simulation.network import make_network, make_streams
 
 
 @njit(**K.JIT)

@@ -15,7 +15,7 @@ with the scripts' periods unless ``--set`` says otherwise:
 over ``--seeds`` (default 0:2, one job per seed and worker). Prints each study's runs per hour in both
 modes, their ratio, the steps simulated, and checks that both modes wrote the same files (==). Where the
 time goes is in the group sizes: at each step a group's runs take their J r from block products of 8 runs
-(``_kernel.LANES``; a last partial block from ``BLOCK_MIN`` runs), the others and the rest of the step
+(``kernel.loop.LANES``; a last partial block from ``BLOCK_MIN`` runs), the others and the rest of the step
 (readouts, learning, RLS, records) are each run's own.
 
 Usage: python benchmarks/bench_sweep.py [--runs 8] [--workers-max 2]
@@ -29,11 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from reservoir_motor.outcomes import experiments as outcome_experiments
-from reservoir_motor.outcomes import select
-from reservoir_motor.reproduce import TABLE1
-from reservoir_motor.result import load_result
-from reservoir_motor.sweep import parse_seeds, run_sweep
+from reservoir_motor.paper.outcomes import experiments as outcome_experiments
+from reservoir_motor.paper.outcomes import select
+from reservoir_motor.paper.reproduce import TABLE1
+from reservoir_motor.storage.result import load_result
+from reservoir_motor.studies.sweep import parse_seeds, run_sweep
 
 RUN = ["task.duration_ms=2000", "schedule.n_train_trials=2", "schedule.n_test_trials=1",
        "schedule.replay_lag_trials=1"]

@@ -1,8 +1,8 @@
-"""Figure fig2_task1, see reservoir_motor.figures. Usage: python figures/fig2_task1.py [--quick]"""
+"""Figure fig2_task1, see reservoir_motor.paper.figures. Usage: python figures/fig2_task1.py [--quick]"""
 
 import sys
 
-from reservoir_motor.figures import main
+from reservoir_motor.paper.catalogue import main
 
 if __name__ == "__main__":
     sys.exit(main("fig2_task1"))

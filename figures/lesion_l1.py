@@ -1,8 +1,8 @@
-"""Figure lesion_l1, see reservoir_motor.figures. Usage: python figures/lesion_l1.py [--quick]"""
+"""Figure lesion_l1, see reservoir_motor.paper.figures. Usage: python figures/lesion_l1.py [--quick]"""
 
 import sys
 
-from reservoir_motor.figures import main
+from reservoir_motor.paper.catalogue import main
 
 if __name__ == "__main__":
     sys.exit(main("lesion_l1"))

@@ -1,8 +1,8 @@
-"""Figure state_information, see reservoir_motor.figures. Usage: python figures/state_information.py [--quick]"""
+"""Figure state_information, see reservoir_motor.paper.figures. Usage: python figures/state_information.py [--quick]"""
 
 import sys
 
-from reservoir_motor.figures import main
+from reservoir_motor.paper.catalogue import main
 
 if __name__ == "__main__":
     sys.exit(main("state_information"))

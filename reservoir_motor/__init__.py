@@ -1,18 +1,23 @@
-"""reservoir-motor: reward-modulated motor learning in a reservoir (SUPERTREX, Pyle & Rosenbaum 2019)."""
+"""reservoir-motor: reward-modulated motor learning in a reservoir (SUPERTREX, Pyle & Rosenbaum 2019).
 
-from importlib.metadata import PackageNotFoundError, version
+The layers, each importing only from those before it: ``errors``, ``tomlio`` and ``progress``; ``plants``
+(physics); ``kernel`` (the compiled loop); the configuration (``kinds``, ``config``, ``experiments``,
+``configref``); ``storage``; ``simulation``; ``studies``; ``plots``; ``paper``; and the interfaces
+(``cli``, ``envs``, this module).
+"""
 
-try:  # the installed metadata, whose version setuptools-scm derives from git at build time
-    __version__ = version("reservoir-motor")
-except PackageNotFoundError:  # a source tree on sys.path that was never installed
-    __version__ = "unknown"
-del version, PackageNotFoundError
+from importlib.util import find_spec
 
-from .config import ConfigError, ExperimentConfig  # noqa: E402
-from .experiments import experiment_names, load_experiment  # noqa: E402
-from .gather import load_runs, load_traces  # noqa: E402  (pandas and xarray are imported when called)
-from .result import Result, load_result  # noqa: E402
-from .simulate import simulate  # noqa: E402
+from .config import ExperimentConfig
+from .errors import ConfigError
+from .experiments import experiment_names, load_experiment
+from .simulation.simulate import simulate
+from .storage.provenance import VERSION as __version__
+from .storage.result import Result, load_result
+from .studies.gather import load_runs, load_traces  # pandas and xarray are imported when called
+
+if find_spec("gymnasium") is not None:  # the envs' ids work after `import reservoir_motor`
+    from . import envs  # noqa: F401
 
 __all__ = ["ConfigError", "ExperimentConfig", "Result", "experiment_names", "load_experiment", "load_result",
            "load_runs", "load_traces", "simulate", "__version__"]

@@ -7,17 +7,18 @@ import json
 import sys
 from pathlib import Path
 
-from .config import ConfigError
+from .errors import ConfigError
 
 
 def _cmd_run(args) -> int:
-    from .checkpoint import load_checkpoint
-    from .continuation import continued_from
     from .experiments import load_experiment
     from .progress import RunProgress
-    from .result import result_filename, result_path
-    from .resume import check_every, run_resumable
-    from .simulate import simulate
+    from .simulation.continuation import continued_from
+    from .simulation.memory import check_memory
+    from .simulation.resume import check_every, run_resumable
+    from .simulation.simulate import simulate
+    from .storage.checkpoint import load_checkpoint
+    from .storage.result import result_filename, result_path
 
     if args.period is not None and not args.from_:
         raise ConfigError(f"--period {args.period} is not allowed without --from RESULT.h5 (the file to continue)")
@@ -26,6 +27,7 @@ def _cmd_run(args) -> int:
     config = load_experiment(args.experiment, args.set)
     start = load_checkpoint(args.from_, args.period) if args.from_ else None
     seed = args.seed if args.seed is not None else (start.seed if start is not None else 0)
+    check_memory([config])  # before the bar is drawn (simulate checks again, for every caller)
     bar = RunProgress(f"{config.name} seed {seed}", disable=args.quiet)
     if args.checkpoint_every is not None:
         out = result_path(args.out, result_filename(config, seed, continued_from(start) if start else None))
@@ -47,7 +49,7 @@ def _cmd_run(args) -> int:
                        f"{m['deviation_std']:.3g}), {'satisfactory' if m['satisfactory'] else 'NOT satisfactory'}")
         print(f"{config.name} seed {seed}: {verdict}; {m['wall_s']:.1f} s\nwrote {path}")
     if args.plot:
-        from .plotting import plot_run
+        from .plots.run import plot_run
 
         fig_path = path.with_suffix(".png")
         plot_run(result, fig_path)
@@ -80,14 +82,14 @@ def _cmd_show(args) -> int:
 
 def _existing_result(text: str):
     """The result stored at ``text``, or a one-line error naming the file."""
-    from .result import load_result
+    from .storage.result import load_result
 
     return Path(text), load_result(text)
 
 
 def _cmd_plot(args) -> int:
     src, result = _existing_result(args.result)
-    from .plotting import plot_run
+    from .plots.run import plot_run
 
     out = Path(args.out) if args.out else src.with_suffix(".png")
     plot_run(result, out)
@@ -97,7 +99,7 @@ def _cmd_plot(args) -> int:
 
 def _cmd_activity(args) -> int:
     src, result = _existing_result(args.result)
-    from .activity_plot import plot_activity
+    from .plots.activity import plot_activity
 
     window = None
     if args.window:
@@ -118,7 +120,7 @@ def _cmd_activity(args) -> int:
 
 def _cmd_animate(args) -> int:
     src, result = _existing_result(args.result)
-    from .animation import animate_run
+    from .plots.animation import animate_run
 
     out = Path(args.out) if args.out else src.with_suffix(".gif")
     if out.suffix not in (".gif", ".mp4"):
@@ -132,7 +134,7 @@ def _cmd_animate(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from .sweep import parse_grid, parse_seeds, run_sweep, steps_line
+    from .studies.sweep import parse_grid, parse_seeds, run_sweep, steps_line
 
     if args.workers is not None and args.scheduler:
         raise ConfigError("--workers and --scheduler exclude each other: local processes or a Dask cluster")
@@ -150,7 +152,7 @@ def _cmd_sweep(args) -> int:
 
 
 def _report_per_run(args) -> int:
-    from .gather import load_runs
+    from .studies.gather import load_runs
 
     if args.paired or args.plot:
         raise ConfigError("--per-run is not allowed with --paired or --plot: those compare conditions")
@@ -167,8 +169,17 @@ def _report_per_run(args) -> int:
 def _cmd_report(args) -> int:
     if args.per_run:
         return _report_per_run(args)
-    from .report import collect, format_paired, format_table, paired, plot_report, runs_by_condition, write_csv
-    from .sweep import split_top_level
+    from .studies.report import (
+        COLUMNS,
+        collect,
+        format_paired,
+        format_table,
+        paired,
+        plot_report,
+        runs_by_condition,
+        write_csv,
+    )
+    from .studies.sweep import split_top_level
 
     rows = collect(args.directory)  # first: a directory without results is named as such
     comparisons = []
@@ -179,7 +190,7 @@ def _cmd_report(args) -> int:
             raise ConfigError(f"--paired {item!r} is not allowed: write CONDITION=CONTROL")
         comparisons.append(paired(runs, *parts, args.metric))
     if args.csv:
-        write_csv(rows, args.csv)
+        write_csv(args.csv, rows, COLUMNS)
     if args.plot:
         plot_report(rows, args.plot)
     if args.json:
@@ -192,8 +203,8 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_outcomes(args) -> int:
-    from .outcomes import evaluate, experiments, format_outcomes, select
-    from .sweep import parse_seeds, run_sweep, steps_line
+    from .paper.outcomes import evaluate, experiments, format_outcomes, select
+    from .studies.sweep import parse_seeds, run_sweep, steps_line
 
     ids = select([i.strip() for i in args.only.split(",")] if args.only else None)  # checked before any run
     if args.run:
@@ -209,8 +220,8 @@ def _cmd_outcomes(args) -> int:
 
 
 def _cmd_reproduce(args) -> int:
-    from .reproduce import reproduce
-    from .sweep import parse_seeds
+    from .paper.reproduce import reproduce
+    from .studies.sweep import parse_seeds
 
     parse_seeds(args.seeds)  # a bad range fails before anything runs
     print(reproduce(args.table, Path(args.out), seeds=args.seeds, workers=args.workers,
@@ -218,8 +229,24 @@ def _cmd_reproduce(args) -> int:
     return 0
 
 
+def _cmd_results(args) -> int:
+    from .paper.results import build_results, select
+    from .studies.sweep import parse_seeds
+
+    only = [k.strip() for k in args.only.split(",")] if args.only else None
+    try:
+        select(only)  # a bad name or range fails before anything runs
+    except ValueError as exc:
+        raise ConfigError(f"--only {args.only!r} is not allowed: {exc}") from None
+    if args.seeds:
+        parse_seeds(args.seeds)
+    print(build_results(args.out, args.results_dir, seeds=args.seeds, quick=args.quick, only=only,
+                        workers=args.workers, overrides=args.set, progress=not args.quiet))
+    return 0
+
+
 def _cmd_figure(args) -> int:
-    from .figures import ALL_FIGURES, draw
+    from .paper.catalogue import ALL_FIGURES, draw
 
     names = ALL_FIGURES if args.all else [args.name]
     if not args.all and args.name not in ALL_FIGURES:
@@ -346,6 +373,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_set(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser("results", help="rebuild the tables of docs/results.md from stored runs, simulating only "
+                                       "what is missing")
+    p.add_argument("--out", default="docs/results.md", help="the page whose marked tables are rebuilt (made if absent)")
+    p.add_argument("--results-dir", default="results/paper", help="directory of result files (reused across calls)")
+    p.add_argument("--quick", action="store_true", help="reduced size and seeds 0-1 (what the tests run)")
+    p.add_argument("--seeds", help="seeds (default 0:11, or 0:2 with --quick)")
+    p.add_argument("--only", help="comma-separated tables: table1, scalability, outcomes, dynamical-arm")
+    p.add_argument("--workers", type=int)
+    add_set(p)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_results)
 
     p = sub.add_parser("figure", help="draw a figure from stored runs, simulating only what is missing")
     p.add_argument("name", nargs="?", help="figure name (see --all)")

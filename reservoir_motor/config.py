@@ -16,11 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import kinds
+from .errors import ConfigError
 from .kinds import HAND_DIMENSIONS  # noqa: F401 - re-exported, as before
-
-
-class ConfigError(ValueError):
-    """An invalid configuration value; the message names the key, the value and what is allowed."""
+from .plants import targets
 
 
 def _f(default, doc, *, unit="", lo=None, hi=None, lo_open=False, choices=None, parse=None, allowed=None,
@@ -229,8 +227,6 @@ class TaskConfig(_Section):
         self._check_target()
 
     def _check_target(self):
-        from .envs import targets
-
         if self.target not in TARGET_NAMES:
             if not self.target.endswith((".csv", ".npy")):
                 self._fail("target", f"must be one of {', '.join(TARGET_NAMES)} or a .csv / .npy file of points")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from .config import ConfigError, ExperimentConfig, apply_overrides
+from .config import ExperimentConfig, apply_overrides
+from .errors import ConfigError
 from .tomlio import loads_toml
 
 

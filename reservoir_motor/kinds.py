@@ -3,26 +3,21 @@
 Each kind is one entry holding its name, its documentation, how it is validated and what the compiled
 loop does with it (kernel flags or codes). ``config`` takes its allowed values and checks from here,
 ``simulate`` its kernel flags, ``configref`` its documentation. Adding a kind is an entry here plus, if it
-needs new behaviour in the loop, the branch in ``_kernel`` that implements it.
+needs new behaviour in the loop, the branch in ``kernel.loop`` that implements it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from importlib.util import find_spec
 from typing import Callable
 
 import numpy as np
 
-from . import _kernel as K
-from .envs import ARM_ENV_ID, arm, arm_dynamics, targets
+from .kernel import codes
+from .plants import arm, arm_dynamics, targets, user
 
 #: The hand moves in a plane: Task 1's outputs, and the joints an arm needs before it is redundant.
 HAND_DIMENSIONS = 2
-
-
-#: The Gymnasium env of every plant that names no class of its own (``envs.plant_env``).
-PLANT_ENV = "reservoir_motor.envs.plant_env:PlantDrawEnv"
 
 
 def _by_name(*entries):
@@ -49,7 +44,7 @@ class Rule:
     teacher: str                  # 'target', 'supervisor' or '' (no mastery pathway)
 
     def kernel_flags(self) -> dict:
-        """The rule's boolean fields, by name: each is a field of ``_kernel.Params`` that the loop reads."""
+        """The rule's boolean fields, by name: each is a field of ``kernel.loop.Params`` that the loop reads."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.type == "bool"}
 
     @property
@@ -76,8 +71,8 @@ RULES = _by_name(
 def teacher_code(rule: Rule, supervisor: str) -> int:
     """The kernel's code of what the mastery pathway learns."""
     if rule.teacher != "supervisor":
-        return K.TEACHER_TARGET
-    return K.TEACHER_FILTERED if supervisor == "filtered" else K.TEACHER_RAW
+        return codes.TEACHER_TARGET
+    return codes.TEACHER_FILTERED if supervisor == "filtered" else codes.TEACHER_RAW
 
 
 # --- Effectors (plants) ---------------------------------------------------------------------------
@@ -94,7 +89,7 @@ def _no_state(params) -> np.ndarray:
 class Effector:
     """A plant: what the network's outputs move, one entry per plant.
 
-    Every plant advances by the same step, ``step(command, state, params, dt_s, hand)`` (``plants.py``):
+    Every plant advances by the same step, ``step(command, state, params, dt_s, hand)`` (``plants.user``):
     ``command`` the network outputs of the step, ``state`` the plant's own state advanced in place,
     ``params`` its parameters, ``dt_s`` the simulation step in seconds, ``hand`` the hand position written.
     ``check(task)`` returns ``(task key, why)`` for an invalid task, or None; ``trial(task, dt_s)`` the same
@@ -103,7 +98,7 @@ class Effector:
 
     name: str
     doc: str
-    code: int                                  # the branch of ``_kernel.plant_step``; USER_PLANT: its own loop
+    code: int                                  # the branch of ``kernel.loop.plant_step``; USER_PLANT: its own loop
     n_outputs: Callable[[object], int]         # network outputs the plant takes as its command, given the task
     check: Callable[[object], tuple[str, str] | None]
     has_target_outputs: bool                   # the target output is known (FORCE, teacher forcing)
@@ -115,12 +110,8 @@ class Effector:
     reach: Callable | None = None              # reach(points, params): why a target point is out of reach, or None
     joints: Callable | None = None             # joints(commands, states, params): (samples, points, 2) to draw
     step: Callable | None = None               # a user's plain-Python step, compiled into its own loop (the
-                                               # built-ins are branches of ``_kernel.plant_step``)
+                                               # built-ins are branches of ``kernel.loop.plant_step``)
     trial: Callable[[object, float], tuple[str, str] | None] = lambda task, dt_s: None
-    env_id: str = ""                           # its Gymnasium id ('' for a user's plant): envs.register_envs
-    env_entry_point: str = PLANT_ENV           # made with effector=name unless another class is named
-    env_kwargs: dict = field(default_factory=dict)   # the env's defaults beyond PlantDrawEnv's
-    action_bound: float = 1.0                  # the env's action box: +-bound on every command
 
     @property
     def n_state(self) -> int:
@@ -176,35 +167,51 @@ def _named(params) -> dict:
 
 
 EFFECTORS = _by_name(
-    Effector("identity", "the outputs are the hand's (x, y) (Task 1)", K.EFFECTOR_IDENTITY,
-             n_outputs=lambda task: HAND_DIMENSIONS, check=_check_identity, has_target_outputs=True,
-             env_id="reservoir_motor/Identity-v0", action_bound=2.0),
+    Effector("identity", "the outputs are the hand's (x, y) (Task 1)", codes.EFFECTOR_IDENTITY,
+             n_outputs=lambda task: HAND_DIMENSIONS, check=_check_identity, has_target_outputs=True),
     Effector("arm", "the outputs are the joint angles of a planar arm, in units of pi (Tasks 2, 3)",
-             K.EFFECTOR_ARM, n_outputs=lambda task: len(task.arm_lengths), check=_check_arm,
-             has_target_outputs=False, params=_arm_lengths, reach=targets.check_reachable, joints=_arm_joints,
-             env_id=ARM_ENV_ID, env_entry_point="reservoir_motor.envs.arm_env:ArmDrawEnv"),
+             codes.EFFECTOR_ARM, n_outputs=lambda task: len(task.arm_lengths), check=_check_arm,
+             has_target_outputs=False, params=_arm_lengths, reach=targets.check_reachable, joints=_arm_joints),
     Effector("arm_dynamics", "the outputs, times task.plant.torque_scale, are the shoulder and elbow torques (N m) "
              "of a two-joint arm with rigid-body dynamics and joint limits (docs/arm-dynamics.md)",
-             K.EFFECTOR_ARM_DYNAMICS, n_outputs=lambda task: HAND_DIMENSIONS, check=_check_arm_dynamics,
+             codes.EFFECTOR_ARM_DYNAMICS, n_outputs=lambda task: HAND_DIMENSIONS, check=_check_arm_dynamics,
              has_target_outputs=False, params=_arm_dynamics_params, param_defaults=dict(arm_dynamics.DEFAULTS),
              state_names=("q1", "q2", "dq1", "dq2"), angle_states=("q1", "q2"),
              initial_state=lambda params: arm_dynamics.initial_state(_named(params)),
              reach=lambda points, params: arm_dynamics.out_of_reach(points, _named(params)),
-             joints=lambda commands, states, params: arm_dynamics.joint_positions(states, _named(params)),
-             env_id="reservoir_motor/ArmDynamics-v0",
-             # the experiments' drawing: the butterfly at 0.1 m in 10 s, in steps of 10 ms (RK4 is exact enough
-             # at that step for this slow a movement); outputs of +-20 are +-2 N m at the default torque_scale
-             env_kwargs={"target_scale": 144.734, "n_steps": 1000, "dt_ms": 10.0}, action_bound=20.0),
+             joints=lambda commands, states, params: arm_dynamics.joint_positions(states, _named(params))),
 )
 
 
+_USER_EFFECTORS: dict[str, Effector] = {}
+
+
 def effector(name: str) -> Effector:
-    """The plant named by ``task.effector``: a registered one, or a user's ``package.module:name``."""
+    """The plant named by ``task.effector``: a registered one, or a user's ``package.module:name``.
+
+    A user's plant (``plants.user``) is imported and checked once per process; ``ConfigError`` says in one
+    line why it cannot be imported or is not a valid ``Plant``.
+    """
     if name in EFFECTORS:
         return EFFECTORS[name]
-    from .plants import load_plant
+    if name not in _USER_EFFECTORS:
+        plant = user.load_plant(name)
+        trials = {}
 
-    return load_plant(name)
+        def trial(task, dt_s):
+            key = (tuple(sorted(task.plant.items())), dt_s)
+            if key not in trials:
+                trials[key] = user.trial_step(name, plant, task, dt_s)
+            return trials[key]
+
+        _USER_EFFECTORS[name] = Effector(
+            name=name, doc=plant.doc or name, code=USER_PLANT, n_outputs=lambda task: plant.n_inputs,
+            check=lambda task: ("arm_lengths", "only the arm effector has segments") if task.arm_lengths else None,
+            has_target_outputs=False, params=lambda task: user.parameters(plant, task),
+            param_defaults=dict(plant.params), state_names=tuple(plant.state_names),
+            initial_state=lambda params: user.initial_state(plant, params), reach=plant.reach, joints=plant.joints,
+            step=getattr(plant.step, "py_func", plant.step), trial=trial)
+    return _USER_EFFECTORS[name]
 
 
 # --- Manipulations --------------------------------------------------------------------------------
@@ -218,8 +225,8 @@ class ManipulationKind:
 
     name: str
     effect: str                 # what it does in the model (the config reference's table)
-    slot: int                   # the quantity of the loop it acts on (``_kernel.SLOT_*``)
-    op: int                     # how its value combines (``_kernel.OP_*``)
+    slot: int                   # the quantity of the loop it acts on (``kernel.loop.SLOT_*``)
+    op: int                     # how its value combines (``kernel.loop.OP_*``)
     check: Callable[[float], str] = lambda value: ""
     takes_target: bool = False
 
@@ -231,26 +238,26 @@ def _gain(value: float) -> str:
 MANIPULATIONS = _by_name(
     ManipulationKind("dopamine", "multiplies the exploratory weight update by `value` (dopamine level d; "
                      "healthy 1, Parkinson's disease < 1, L-DOPA restores it)",
-                     K.SLOT_DOPAMINE, K.OP_MULTIPLY, check=_gain),
+                     codes.SLOT_DOPAMINE, codes.OP_MULTIPLY, check=_gain),
     ManipulationKind("exploration_gain", "multiplies the exploration amplitude Psi(ebar) by `value` "
                      "(dopamine-dependent motor variability; healthy 1)",
-                     K.SLOT_EXPLORATION_GAIN, K.OP_MULTIPLY, check=_gain),
+                     codes.SLOT_EXPLORATION_GAIN, codes.OP_MULTIPLY, check=_gain),
     ManipulationKind("reward_bias", "adds `value` to e_hat before Phi (tonic dopamine loss: outcomes read as "
                      "worse than expected, so the exploratory pathway learns the wrong way; healthy 0)",
-                     K.SLOT_REWARD_BIAS, K.OP_ADD),
+                     codes.SLOT_REWARD_BIAS, codes.OP_ADD),
     ManipulationKind("lesion_exploratory", "removes the exploratory output and its noise from the motor command "
                      "and freezes its weights (pallidotomy, GPi inactivation, LMAN lesion); the mastery "
                      "pathway's supervisor is the exploratory output, so the mastery pathway stops learning too",
-                     K.SLOT_LESION, K.OP_SET_ONE),
+                     codes.SLOT_LESION, codes.OP_SET_ONE),
     ManipulationKind("block_transfer", "holds the transfer gate at 0: the mastery pathway and P stop changing "
-                     "(blocked cortical plasticity)", K.SLOT_BLOCK_TRANSFER, K.OP_SET_ONE),
+                     "(blocked cortical plasticity)", codes.SLOT_BLOCK_TRANSFER, codes.OP_SET_ONE),
     ManipulationKind("switch_target", "the curve named by `target` (a built-in name or a .csv / .npy file) "
                      "replaces the task's target: a second skill to learn",
-                     K.SLOT_CURVE, K.OP_SET, takes_target=True),
+                     codes.SLOT_CURVE, codes.OP_SET, takes_target=True),
 )
 
 #: Test-phase feedback modes and their kernel codes.
-FEEDBACK = {"target": K.FEEDBACK_TARGET, "replay": K.FEEDBACK_REPLAY, "autonomous": K.FEEDBACK_AUTONOMOUS}
+FEEDBACK = {"target": codes.FEEDBACK_TARGET, "replay": codes.FEEDBACK_REPLAY, "autonomous": codes.FEEDBACK_AUTONOMOUS}
 
 
 # --- State signals --------------------------------------------------------------------------------
@@ -278,19 +285,14 @@ def _harmonics(theta, k):
 
 
 STATE_SIGNALS = _by_name(
-    StateSignal("phase", "cos, sin of the movement phase on the butterfly's theta grid", K.STATE_TABLE,
+    StateSignal("phase", "cos, sin of the movement phase on the butterfly's theta grid", codes.STATE_TABLE,
                 table=lambda theta, net: _harmonics(theta, np.arange(1, 2))),
-    StateSignal("harmonics", "cos k theta, sin k theta for k = 1 .. state_harmonics", K.STATE_TABLE,
+    StateSignal("harmonics", "cos k theta, sin k theta for k = 1 .. state_harmonics", codes.STATE_TABLE,
                 channels=lambda net: 2 * net.state_harmonics,
                 table=lambda theta, net: _harmonics(theta, np.arange(1, net.state_harmonics + 1))),
-    StateSignal("ramp", "the scripts' phase ramp theta / 2 pi", K.STATE_TABLE, channels=lambda net: 1,
+    StateSignal("ramp", "the scripts' phase ramp theta / 2 pi", codes.STATE_TABLE, channels=lambda net: 1,
                 table=lambda theta, net: (theta / (2.0 * np.pi))[:, None]),
-    StateSignal("hand", "proprioception: the hand position of the previous step, 0 at the first", K.STATE_HAND),
-    StateSignal("target", "vision: the target point of this step", K.STATE_TARGET),
+    StateSignal("hand", "proprioception: the hand position of the previous step, 0 at the first", codes.STATE_HAND),
+    StateSignal("target", "vision: the target point of this step", codes.STATE_TARGET),
 )
 
-
-if find_spec("gymnasium") is not None:  # every plant's env, now that the registry is complete (envs.register_envs)
-    from .envs import register_envs
-
-    register_envs()

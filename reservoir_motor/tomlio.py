@@ -19,10 +19,12 @@ def dumps_toml(data: dict) -> str:
     """``data`` as TOML: top-level keys, one ``[table]`` per dict, then one ``[[key]]`` block per table of a list.
 
     tomli-w would write short lists of tables inline; the blocks read like the ``[[manipulations]]`` of
-    the experiment files. The tables of such lists must be flat (the manipulations are).
+    the experiment files. The tables of such lists must be flat (the manipulations are). An empty top-level
+    list is left out (absent reads as empty): written as ``key = []`` it would make a ``[[key]]`` block
+    appended to the text, the natural way to extend a shown experiment, a second definition of the key.
     """
     arrays = {k: v for k, v in data.items() if _is_table_array(v)}
-    text = tomli_w.dumps({k: v for k, v in data.items() if k not in arrays})
+    text = tomli_w.dumps({k: v for k, v in data.items() if k not in arrays and v != []})
     for key, tables in arrays.items():
         text += "".join(f"\n[[{key}]]\n" + tomli_w.dumps(table) for table in tables)
     return text

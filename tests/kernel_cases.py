@@ -1,7 +1,7 @@
 """Named runs that together take every branch of the compiled loop.
 
-Shared by ``test_reference.py`` (compiled loop against the numpy reference, ``REFERENCE_SIZE``) and
-``test_nojit.py`` (the loop interpreted, under coverage, against the compiled loop, ``INTERPRETED_SIZE``).
+Shared by ``kernel/test_reference.py`` (compiled loop against the numpy reference, ``REFERENCE_SIZE``) and
+``kernel/test_nojit.py`` (the loop interpreted, under coverage, against the compiled loop, ``INTERPRETED_SIZE``).
 A case is an experiment name and ``SECTION.KEY=VALUE`` overrides applied after the size, so a case may
 change the size too. Only public config keys are used: the cases outlive any restructuring of the loop.
 

@@ -13,8 +13,8 @@ import sys
 import numpy as np
 
 from reservoir_motor import load_experiment
-from reservoir_motor.simulate import simulate_group
-from reservoir_motor.sweep import network_key
+from reservoir_motor.simulation.simulate import simulate_group
+from reservoir_motor.studies.sweep import network_key
 
 
 def main(cases_path: str, out_path: str) -> None:

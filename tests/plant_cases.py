@@ -1,5 +1,5 @@
 """Plants written as a user would, outside the package: one that works (a point mass with a drawn rod) and
-one for each way a plant can be refused. ``test_plants.py`` copies this file into a temporary directory;
+one for each way a plant can be refused. ``plants/test_user_plants.py`` copies this file into a temporary directory;
 ``kernel_cases.py`` runs the point mass from here."""
 
 import math

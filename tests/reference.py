@@ -1,7 +1,7 @@
 """A plain numpy reference of one run, in the paper's matrix form: the oracle for the compiled loop.
 
 Written from the specification (``paper_spec.md`` sections 2-7, ``lesions.md``) and the field
-documentation of ``reservoir_motor.config``, not from ``reservoir_motor._kernel``. It is slow on
+documentation of ``reservoir_motor.config``, not from ``reservoir_motor.kernel.loop``. It is slow on
 purpose: one Python iteration per time step, dense matrices, every update written as the equation it
 implements. The tests run it and the compiled package on small networks with the same random streams
 and compare the trajectories step by step. Only the network (J, Q, x(0)) and the random streams are
@@ -46,8 +46,8 @@ from pathlib import Path
 import numpy as np
 
 from reservoir_motor import kinds
-from reservoir_motor.envs import arm_dynamics
-from reservoir_motor.network import make_network, make_streams
+from reservoir_motor.plants import arm_dynamics
+from reservoir_motor.simulation.network import make_network, make_streams
 
 HAND_DIMENSIONS = 2  # a plane: an arm with more joints than this is redundant
 
@@ -104,7 +104,7 @@ def phi_reward(u: float, gain: float, exponent: float, odd: bool) -> float:
 def fixed_point_product(J, r: np.ndarray) -> np.ndarray:
     """J r as the compiled loop computes it (``_kernel._spmv``): J times 2**e, each product truncated to an
     integer, the integers summed exactly, times 2**-e."""
-    from reservoir_motor.network import fixed_point_exponent
+    from reservoir_motor.simulation.network import fixed_point_exponent
 
     e = fixed_point_exponent(J)
     coo = J.tocoo()

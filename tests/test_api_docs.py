@@ -18,7 +18,8 @@ def test_api_reference_builds_without_a_warning(tmp_path):
     assert status == 0
     page = (tmp_path / "index.html").read_text()
     for name in ("load_experiment", "simulate", "Result", "load_result", "load_runs", "load_traces",
-                 "sweep.run_sweep", "analysis.activity_measures", "stability.nearby_divergence", "plants.Plant"):
+                 "studies.sweep.run_sweep", "studies.analysis.activity_measures",
+                 "studies.stability.nearby_divergence", "plants.Plant"):
         assert f'id="reservoir_motor.{name}"' in page, name
 
 

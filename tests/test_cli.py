@@ -45,6 +45,8 @@ def test_cli_run_quiet_prints_nothing(tmp_path):
     (["run", "task1-force", "--seed", "x"], ["--seed", "integer"]),
     (["run", "/no/such/file.toml"], ["does not exist"]),
     (["plot", "/no/such/result.h5"], ["does not exist"]),
+    (["run", "task1-force", "--set", "network.n_neurons=1000000000"],  # P alone would be 8e18 bytes
+     ["network.n_neurons = 1000000000", "would need about", "PiB of memory", "are available"]),
 ])
 def test_cli_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, args, words):
     proc = run_cli(*args, "--out", str(tmp_path)) if args[0] == "run" else run_cli(*args)
@@ -68,6 +70,18 @@ def test_cli_show_prints_every_key_with_overrides(capsys):
     assert main(["show", "task1-rmhl", "--set", "network.n_neurons=321"]) == 0
     out = capsys.readouterr().out
     assert "n_neurons = 321" in out and "[recording]" in out and "transfer_threshold" in out
+
+
+def test_cli_show_output_extended_by_a_manipulations_table_is_an_experiment(tmp_path):
+    """The natural way to branch an experiment: show it, append a [[manipulations]] table, run the file."""
+    shown = run_cli("show", "task1-supertrex", *SETS)
+    assert shown.returncode == 0, shown.stderr
+    path = tmp_path / "branch.toml"
+    path.write_text(shown.stdout + '\n[[manipulations]]\nkind = "lesion_exploratory"\nstart = 3\n')
+    back = run_cli("show", str(path))
+    assert back.returncode == 0, back.stderr
+    assert '[[manipulations]]\nkind = "lesion_exploratory"\nstart = 3' in back.stdout
+    assert back.stdout.replace(back.stdout[back.stdout.index("\n[[manipulations]]"):], "") == shown.stdout
 
 
 def test_cli_run_then_plot_writes_a_png(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from conftest import small
 
 from reservoir_motor import ExperimentConfig, load_experiment, load_result, simulate
-from reservoir_motor.result import config_digest
+from reservoir_motor.storage.result import config_digest
 from reservoir_motor.tomlio import dumps_toml, loads_toml
 
 TASKS = sorted((Path(__file__).resolve().parent.parent / "tasks").glob("*.toml"))

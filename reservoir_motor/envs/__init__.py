@@ -1,34 +1,42 @@
-"""Motor environments: the target curves and the map from network output to hand position.
+"""Gymnasium adapters (extra ``gym``): every built-in plant as an env, on the compiled loop's own step and error.
 
-With Gymnasium installed (extra ``gym``), every built-in plant is a Gymnasium env under the id of its entry
-in ``kinds.EFFECTORS`` (``Effector.env_id``): ``reservoir_motor/Identity-v0``, ``reservoir_motor/Arm-v0``
-(``ARM_ENV_ID``) and ``reservoir_motor/ArmDynamics-v0``. ``kinds`` registers them once its registry is
-complete (this package is imported before it). Gymnasium 1.0 dropped its plugin system (entry points in
-the ``gymnasium.envs`` group are no longer read), so a fresh process names the module that registers the
-envs in the id::
+One class, :class:`~reservoir_motor.envs.plant_env.PlantDrawEnv`, serves every plant; ``ENVS`` gives each
+built-in plant (an entry of ``kinds.EFFECTORS``) its id and its defaults. Importing this package registers
+them (``register_envs``); so does ``import reservoir_motor`` when Gymnasium is installed. Gymnasium 1.0
+dropped its plugin system (entry points in the ``gymnasium.envs`` group are no longer read), so a fresh
+process names the module that registers the envs in the id::
 
     gymnasium.make("reservoir_motor.envs:reservoir_motor/ArmDynamics-v0")
-
-or imports the package first: ``import reservoir_motor`` and then ``gymnasium.make("reservoir_motor/Arm-v0")``.
 """
 
-from .targets import make_target
+from __future__ import annotations
 
-ARM_ENV_ID = "reservoir_motor/Arm-v0"
+ENTRY_POINT = "reservoir_motor.envs.plant_env:PlantDrawEnv"
 
-__all__ = ["ARM_ENV_ID", "make_target", "register_envs"]
+#: plant name -> (Gymnasium id, the env's defaults beyond PlantDrawEnv's own)
+ENVS = {
+    "identity": ("reservoir_motor/Identity-v0", {"action_bound": 2.0}),
+    "arm": ("reservoir_motor/Arm-v0", {"arm_lengths": (1.8, 1.8)}),
+    # the experiments' drawing: the butterfly at 0.1 m in 10 s, in steps of 10 ms (RK4 is exact enough at that
+    # step for this slow a movement); outputs of +-20 are +-2 N m at the default torque_scale
+    "arm_dynamics": ("reservoir_motor/ArmDynamics-v0",
+                     {"target_scale": 144.734, "n_steps": 1000, "dt_ms": 10.0, "action_bound": 20.0}),
+}
+ARM_ENV_ID = ENVS["arm"][0]
+
+__all__ = ["ARM_ENV_ID", "ENVS", "register_envs"]
 
 
 def register_envs() -> None:
     """Register every built-in plant's env with Gymnasium; calling it again changes nothing.
 
-    The entry points are strings, so the env modules (and their Gymnasium imports) load only when an env is made.
+    The entry point is a string, so the env module loads only when an env is made.
     """
     import gymnasium
 
-    from .. import kinds
+    for plant, (env_id, defaults) in ENVS.items():
+        if env_id not in gymnasium.registry:
+            gymnasium.register(id=env_id, entry_point=ENTRY_POINT, kwargs={"effector": plant, **defaults})
 
-    for plant in kinds.EFFECTORS.values():
-        if plant.env_id and plant.env_id not in gymnasium.registry:
-            own = {"effector": plant.name} if plant.env_entry_point == kinds.PLANT_ENV else {}
-            gymnasium.register(id=plant.env_id, entry_point=plant.env_entry_point, kwargs={**own, **plant.env_kwargs})
+
+register_envs()

@@ -3,16 +3,15 @@
 The env is described by the same keys as the config's ``task`` section (``effector``, ``plant``,
 ``arm_lengths``, ``target``, ``target_scale``, ``costs``, ``effort_cost``), validated by ``config.TaskConfig``
 with the same one-line messages, plus the period in steps, the step ``dt_ms`` and the output filter of the
-movement cost. Each step calls ``_kernel.task_error``, the function the compiled loop calls: it advances the
-plant's state under the action (``_kernel.plant_step``) and returns the squared distance of the hand from the
+movement cost. Each step calls ``kernel.loop.task_error``, the function the compiled loop calls: it advances the
+plant's state under the action (``kernel.loop.plant_step``) and returns the squared distance of the hand from the
 target plus the movement cost sum_o c_o |a_o - abar_o| and the effort cost c_e sum_o a_o^2, abar the actions
 low-passed with ``output_filter`` from abar = a at the first step (the simulator's error with
 ``task.cost_signal = "movement"``). Reward: minus that error. An episode is one period of the target curve.
 
-Action: the plant's command (the network outputs), in the box of ``Effector.action_bound``. Observation:
-the hand position, the plant's state (``Effector.state_names``) and the target's phase as (cos, sin).
-Each plant's entry in ``kinds.EFFECTORS`` names its id (``Effector.env_id``); ``register_envs`` registers
-them all.
+Action: the plant's command (the network outputs), in the box +-``action_bound``. Observation: the hand
+position, the plant's state (``Effector.state_names``) and the target's phase as (cos, sin). ``envs.ENVS``
+names each built-in plant's id and defaults; ``envs.register_envs`` registers them all.
 """
 
 from __future__ import annotations
@@ -21,10 +20,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from .. import _kernel as K
 from .. import kinds
 from ..config import TaskConfig
-from . import targets
+from ..kernel import loop as K
+from ..plants import targets
 
 
 class PlantDrawEnv(gym.Env):
@@ -34,7 +33,7 @@ class PlantDrawEnv(gym.Env):
 
     def __init__(self, effector="identity", plant=None, arm_lengths=(), target="butterfly",
                  target_scale=TaskConfig.target_scale, costs=(), effort_cost=0.0, n_steps=500, dt_ms=2.0,
-                 output_filter=0.2):
+                 output_filter=0.2, action_bound=1.0):
         self.task = TaskConfig(effector=effector, plant=dict(plant or {}), arm_lengths=tuple(arm_lengths),
                                target=target, target_scale=target_scale, costs=tuple(costs),
                                effort_cost=effort_cost)
@@ -51,7 +50,9 @@ class PlantDrawEnv(gym.Env):
         self.costs = np.asarray(self.task.costs, dtype=np.float64) if self.task.costs else np.zeros(n_out)
         self.params = np.ascontiguousarray(self.plant.params(self.task), dtype=np.float64)
         self.target = targets.curve(target, self.n_steps, target_scale)
-        bound = self.plant.action_bound
+        if not action_bound > 0:
+            raise ValueError(f"action_bound = {action_bound!r} is not allowed: must be > 0")
+        bound = float(action_bound)
         self.action_space = spaces.Box(-bound, bound, shape=(n_out,), dtype=np.float64)
         n_obs = 2 + self.plant.n_state + 2
         low, high = np.full(n_obs, -np.inf), np.full(n_obs, np.inf)
