@@ -1,10 +1,10 @@
-"""The recurrent product J r of one run against J times a block of K runs' rates (issue 20).
+"""The recurrent product J r of one run against J times a block of K runs' rates (lockstep runs, docs/lockstep.md).
 
 Runs with one seed share J. This benchmark times, on the full-size network (N = 1000, about 95 000
 nonzeros, J in float32), in one process, each compiled alone with the loop's flags:
 
-* ``float``: the loop's product before issue 20, a float sum per row (fast-math: LLVM vectorises it with
-  gathers and picks the order of the sums, so no block product could reproduce it);
+* ``float``: the loop's product before the fixed point (commit 4015c08), a float sum per row (fast-math: LLVM
+  vectorises it with gathers and picks the order of the sums, so no block product could reproduce it);
 * ``fixed``: the loop's product now (``kernel.loop._spmv``): J times 2**e, each product truncated to an integer, the
   integers summed exactly, so that the order does not matter;
 * ``block``: the lockstep product (``kernel.loop._spmm``): blocks of 8 runs, each nonzero reading 8 contiguous
@@ -14,9 +14,9 @@ nonzeros, J in float32), in one process, each compiled alone with the loop's fla
 Prints the time of one product, per run for the block, and the K from which the block is faster per run
 than K single products (``kernel.loop.BLOCK_MIN`` was chosen from this).
 
-Session 11 tried a strict float order (four partial sums per row, no fast-math, called not inlined): 3-6 %
-faster, but a process whose numba cache was filled after a standalone call gave other numbers; the fixed
-point needs no order.
+A strict float order was tried (commit fe501cc, 2026-12-04: four partial sums per row, no fast-math, called
+not inlined): 3-6 % faster, but a process whose numba cache was filled after a standalone call gave other
+numbers; the fixed point needs no order.
 
 Usage::
 
@@ -38,7 +38,7 @@ from reservoir_motor.simulation.network import make_network, make_streams
 
 @njit(**K.JIT)
 def float_spmv(data, indices, indptr, v, out):
-    """The loop's product before issue 20 (commit 4015c08)."""
+    """The loop's product before the fixed point (commit 4015c08)."""
     for i in range(out.size):
         acc = 0.0
         for q in range(indptr[i], indptr[i + 1]):

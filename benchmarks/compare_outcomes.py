@@ -6,8 +6,8 @@ distance must be equal (``==``; missing in both counts as equal). Prints the cou
 
 Only on the CPU model that made the table: numba compiles the loop's sums for the host CPU, and on another
 model a chaotic run ends with other numbers (``cpu`` in a result's provenance). ``benchmarks/data`` holds the
-study of 8161ec7 run on a znver5 machine (session 11); session 10's, on another machine, differed from it in
-all 275 runs.
+study of 8161ec7 run on a znver5 machine on 2026-12-04 (commit 1bcad67); the same study run on 2026-12-03
+on another machine (commit 276f267) differed from it in all 275 runs.
 
 Usage: python benchmarks/compare_outcomes.py STORED.csv DIR
 """

@@ -380,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-dir", default="results/paper", help="directory of result files (reused across calls)")
     p.add_argument("--quick", action="store_true", help="reduced size and seeds 0-1 (what the tests run)")
     p.add_argument("--seeds", help="seeds (default 0:11, or 0:2 with --quick)")
-    p.add_argument("--only", help="comma-separated tables: table1, scalability, outcomes, dynamical-arm")
+    p.add_argument("--only", help="comma-separated tables: task1, arm-tasks, dynamical-arm, outcomes")
     p.add_argument("--workers", type=int)
     add_set(p)
     p.add_argument("--quiet", action="store_true")

@@ -66,9 +66,10 @@ def reproduce(table: str, out_dir, *, seeds="0:11", workers=None, scheduler=None
     return table_markdown(table, out_dir, overrides)
 
 
-def table_markdown(table: str, out_dir, overrides=()) -> str:
-    """The table of the runs stored in ``out_dir``, as markdown beside the published one (simulates nothing)."""
-    experiments = TABLES[table]
+def table_markdown(table: str, out_dir, overrides=(), experiments=None) -> str:
+    """The table of the runs stored in ``out_dir`` (of ``experiments``, default the table's), as markdown beside the
+    published one; simulates nothing."""
+    experiments = experiments or TABLES[table]
     rows = rows_of_configs(collect(out_dir), experiments, overrides)
     lines = []
     if table in ("table1", "table2"):

@@ -44,18 +44,21 @@ def _report(experiments):
     return render
 
 
+def _published(experiments):
+    def render(directory, overrides):
+        return reproduce.table_markdown("table1", directory, overrides, experiments)
+    return render
+
+
+TASK1 = ["task1-force", "task1-rmhl", "task1-supertrex"]
+ARM_TASKS = ["task2-supertrex", "task2-rmhl", "task3-supertrex", "task2-3seg-supertrex"]
 TABLES = {
-    "table1": Table("The paper's Table 1 and 2: every task, faithful presets, against the MATLAB scripts",
-                    lambda: reproduce.TABLES["table1"],
-                    lambda directory, overrides: reproduce.table_markdown("table1", directory, overrides)),
-    "scalability": Table("Arms of 3 to 50 segments (SUPERTREX) against the replication's modified code",
-                         lambda: reproduce.TABLES["scalability"],
-                         lambda directory, overrides: reproduce.table_markdown("scalability", directory, overrides)),
+    "task1": Table("Task 1 (butterfly), faithful presets", lambda: list(TASK1), _published(TASK1)),
+    "arm-tasks": Table("Arm tasks (scalar reward), faithful presets", lambda: list(ARM_TASKS), _published(ARM_TASKS)),
+    "dynamical-arm": Table("The dynamical arm (torques)", lambda: list(DYNAMICAL_ARM), _report(DYNAMICAL_ARM)),
     "outcomes": Table("Lesions, dopamine, Parkinson's disease and state information: every expected outcome",
                       outcomes.experiments,
                       lambda directory, overrides: outcomes.format_outcomes(outcomes.evaluate(directory))),
-    "dynamical-arm": Table("The dynamical arm (torques), the scripts' settings and correlated exploration",
-                           lambda: list(DYNAMICAL_ARM), _report(DYNAMICAL_ARM)),
 }
 
 _BLOCK = re.compile(r"<!-- results:(?P<key>[\w-]+) -->\n.*?<!-- /results:(?P=key) -->", re.S)
@@ -84,11 +87,11 @@ def provenance_line(command: str, paths) -> str:
         commit = prov.get("git_commit", "unknown")[:7] + ("-dirty" if prov.get("git_commit", "").endswith("-dirty")
                                                           else "")
         commits[commit] = commits.get(commit, 0) + 1
-        machines.add(prov.get("cpu", "not recorded"))
+        machines.add(f"{prov.get('cpu_model', 'CPU model not recorded')} (numba target {prov.get('cpu', '?')})")
         dates.append(prov.get("created_utc", "not recorded")[:10])
     made = ", ".join(f"{c} ({n} runs)" if len(commits) > 1 else c for c, n in sorted(commits.items()))
-    return (f"Made by `{command}`; {len(dates)} runs; commit {made}; machine: CPU {', '.join(sorted(machines))} "
-            f"(LLVM's name, as numba compiled for it); dates {_span(dates)}.")
+    return (f"Made by `{command}`; {len(dates)} runs; commit {made}; machine {'; '.join(sorted(machines))}; "
+            f"date {_span(dates)}.")
 
 
 def block(key: str, directory: Path, seeds: list[int], overrides: list[str], command: str) -> str:

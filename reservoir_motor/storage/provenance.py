@@ -24,7 +24,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 #: What ``provenance()`` records, with the time the file was made.
 PROVENANCE_KEYS = ("package_version", "git_commit", "python_version", "numpy_version", "numba_version",
-                   "h5py_version", "cpu", "created_utc")
+                   "h5py_version", "cpu", "cpu_model", "created_utc")
 #: What a run continued from a checkpoint records of its source (``simulation.continuation.origin``).
 ORIGIN_KEYS = ("continued_from_file", "continued_from_digest", "continued_from_period", "continued_from_experiment",
                "continued_from_config_toml")
@@ -74,8 +74,20 @@ def _code_commit() -> str:
 _GIT_COMMIT = _code_commit()
 
 
+def cpu_model() -> str:
+    """The processor's name as the operating system gives it (Linux: /proc/cpuinfo), or ``platform``'s guess."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "not recorded"
+
+
 def provenance() -> dict:
-    """Versions and commit of the code that produced a result, and the CPU it was compiled for.
+    """Versions and commit of the code that produced a result, the CPU it was compiled for (``cpu``, LLVM's
+    name) and the processor's model (``cpu_model``).
 
     numba compiles for the host CPU unless ``NUMBA_CPU_NAME`` names another (``cpu``, LLVM's name for it):
     another CPU model may vectorise the loop's sums in another order, and a chaotic run then ends with other
@@ -89,7 +101,7 @@ def provenance() -> dict:
 
     return dict(package_version=VERSION, git_commit=_GIT_COMMIT, python_version=platform.python_version(),
                 numpy_version=np.__version__, numba_version=numba.__version__, h5py_version=h5py.__version__,
-                cpu=numba_config.CPU_NAME or llvmlite.binding.get_host_cpu_name())
+                cpu=numba_config.CPU_NAME or llvmlite.binding.get_host_cpu_name(), cpu_model=cpu_model())
 
 
 def read_provenance(attrs) -> dict:

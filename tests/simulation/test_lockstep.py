@@ -1,4 +1,4 @@
-"""Runs that share a network advance in lockstep (issue 20): J r in fixed point equals its numpy twin exactly,
+"""Runs that share a network advance in lockstep: J r in fixed point equals its numpy twin exactly,
 every column of the block product equals the single product, and a run's numbers do not depend on what it
 was grouped with, in ``simulate_group`` and in a sweep (local and on Dask), compared with ==."""
 

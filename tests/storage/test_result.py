@@ -31,7 +31,7 @@ def test_storage_round_trip_keeps_everything(result, tmp_path):
         assert mine.keys() == theirs.keys()
         for key in mine:
             np.testing.assert_array_equal(mine[key], theirs[key])
-    for key in ("package_version", "git_commit", "numpy_version", "numba_version", "cpu"):
+    for key in ("package_version", "git_commit", "numpy_version", "numba_version", "cpu", "cpu_model"):
         assert back.provenance[key] == result.provenance[key]
     assert back.provenance["cpu"] and back.provenance["cpu"] != "generic"
 
