@@ -128,7 +128,7 @@ FEATURE_CASES.update({
     # a user's plant with a state (tests/plant_cases.py): its own loop, its state recorded
     "user-plant": ("task1-supertrex", GATE_OPEN + ("task.effector='plant_cases:POINT_MASS'", "task.plant.mass=0.02",
                                                    "schedule.test_feedback='autonomous'")),
-    # the dynamical arm (envs.arm_dynamics): its state recorded; strong torques, no viscosity and limits just
+    # the dynamical arm (plants.arm_dynamics): its state recorded; strong torques, no viscosity and limits just
     # outside the butterfly's postures drive it into its joint limits (at REFERENCE_SIZE)
     "arm-dynamics-rmhl": ("task1-rmhl", ARM_DYNAMICS + ("schedule.test_feedback='autonomous'",)),
     "arm-dynamics-supertrex-limits": ("task1-supertrex", ARM_DYNAMICS + GATE_OPEN + (

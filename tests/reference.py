@@ -102,7 +102,7 @@ def phi_reward(u: float, gain: float, exponent: float, odd: bool) -> float:
 
 
 def fixed_point_product(J, r: np.ndarray) -> np.ndarray:
-    """J r as the compiled loop computes it (``_kernel._spmv``): J times 2**e, each product truncated to an
+    """J r as the compiled loop computes it (``kernel.loop._spmv``): J times 2**e, each product truncated to an
     integer, the integers summed exactly, times 2**-e."""
     from reservoir_motor.simulation.network import fixed_point_exponent
 

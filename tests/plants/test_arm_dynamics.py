@@ -1,4 +1,4 @@
-"""The two-joint arm with rigid-body dynamics (envs/arm_dynamics.py): conservation laws, the rigid-pendulum
+"""The two-joint arm with rigid-body dynamics (plants/arm_dynamics.py): conservation laws, the rigid-pendulum
 closed form, joint limits, the numpy twin in reference.py, and numba compiling the very same ``step``."""
 
 import math

@@ -1,4 +1,4 @@
-"""A user's own plant (``reservoir_motor/plants.py``), written in a module outside the package.
+"""A user's own plant (``reservoir_motor/plants/user.py``), written in a module outside the package.
 
 The modules are written into a temporary directory put on ``sys.path`` (and on ``PYTHONPATH`` for the
 command-line runs), as a user's would be: the compiled loop against the reference with the plant's state,
