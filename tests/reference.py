@@ -41,6 +41,7 @@ Conventions (0-based step s, ``n_train`` training steps, then the test)
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,24 @@ def phi_reward(u: float, gain: float, exponent: float, odd: bool) -> float:
     if u <= 0.0:
         return gain * abs(u) ** exponent
     return -gain * u ** exponent if odd else 0.0
+
+
+def fma(a: float, b: float, c: float) -> float:
+    """a * b + c rounded once, as IEEE's fused multiply-add: exact rational arithmetic, then the one rounding of
+    converting a Fraction to a float (finite arguments)."""
+    return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+
+def lane_dot(a, b) -> float:
+    """The compiled loop's dot product (``kernel.loop.dot``): 8 partial sums, term j in lane j % 8 by fused
+    multiply-adds, combined as ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)), then the last len % 8 terms."""
+    lanes, m = [0.0] * 8, len(a) - len(a) % 8
+    for j in range(m):
+        lanes[j % 8] = fma(a[j], b[j], lanes[j % 8])
+    total = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+    for j in range(m, len(a)):
+        total = fma(a[j], b[j], total)
+    return total
 
 
 def fixed_point_product(J, r: np.ndarray) -> np.ndarray:

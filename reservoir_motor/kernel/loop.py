@@ -21,6 +21,20 @@ Plants
 The hand comes from the plant's step, ``plant_step(code, command, state, params, dt_s, hand)``: the
 built-in plants are its branches; a user's plant gets a loop of its own (``loop_for``).
 
+Arithmetic written down (docs/arithmetic.md)
+--------------------------------------------
+A run is the same function of (config, seed) on every x86-64 CPU, whatever vector width or FMA it has:
+
+* exact: J r in fixed point (integer sums, ``_spmv``); +, -, *, / and sqrt are IEEE, rounded once;
+* fused only where written: ``fma(a, b, c)`` rounds a * b + c once on every target; the compiler fuses nothing
+  else (no fast-math: no 'contract', no 'reassoc', no 'arcp', no 'nsz');
+* ordered: every sum runs in the order of its source. Long dot products (``dot``, the pass over P) keep 8
+  interleaved partial sums (lane j % 8) combined in a fixed tree; the SLP vectoriser (``slp_vectorised``)
+  packs those lanes into vector instructions of any width without changing a bit;
+* our own functions where a library's may differ: ``tanh_into``; the random draws are numba's own integer
+  code. What still calls libm (sin and cos of the arms, pow in Phi and Psi, the gate's scalar tanh) calls the
+  same function for every target numba compiles for; see docs/arithmetic.md for what may differ elsewhere.
+
 RLS with one pass over P
 ------------------------
 The update ``P <- P - g c k k^T`` of one RLS step is kept pending (``pend_k``, ``pend_c``) and applied in
@@ -34,10 +48,12 @@ import math
 import re
 import types as pytypes
 from collections import namedtuple
+from contextlib import contextmanager
 
 import numpy as np
 from numba import config, njit, types
 from numba.core import errors
+from numba.extending import intrinsic
 from numba.typed import List  # noqa: F401 - the members of a group (``simulate.simulate_group``)
 
 from ..plants import arm, arm_dynamics
@@ -71,17 +87,33 @@ from .codes import (  # global constants, compiled into the loop
     TEACHER_TARGET,
 )
 
-# Compiler flags, in one place. Reassociation lets LLVM vectorise the reductions; NaN and inf semantics
-# are kept (no 'nnan'/'ninf'), so the divergence check stays valid. error_model='numpy' drops the
-# ZeroDivisionError branch of every division, which otherwise blocks vectorisation.
-FASTMATH = {"reassoc", "nsz", "arcp", "contract"}
+# Compiler flags, in one place. No fast-math flag: each would let LLVM pick an order of the sums or a fusion of
+# multiply and add for the vector width and the FMA of the CPU at hand (module docstring). error_model='numpy'
+# drops the ZeroDivisionError branch of every division, which otherwise blocks vectorisation.
+FASTMATH = set()
 JIT = dict(cache=True, fastmath=FASTMATH, error_model="numpy")
 # Every function the loop calls is inlined into it by numba. A called (not inlined) function exists twice:
-# in its own compiled library and linked into the loop's. A fresh compile ran the first copy, a load from
-# numba's cache the second, and the two were optimised in different contexts: the same run gave numbers
-# that differed in the last bits (and, a chaotic system, later in the second digit) depending on whether
-# the cache was warm. Inlined, there is one copy, and a run is the same function of (config, seed) either way.
+# in its own compiled library and linked into the loop's. Under fast-math a fresh compile ran the first copy,
+# a load from numba's cache the second, optimised in different contexts: the same run gave numbers that
+# differed in the last bits depending on whether the cache was warm. Inlined, there is one copy.
 STAGE = dict(JIT, inline="always")
+
+if config.DISABLE_JIT:  # interpreted (tests/kernel/test_nojit.py): not fused, compared within a tolerance
+    def fma(a, b, c):
+        return a * b + c
+else:
+    @intrinsic
+    def fma(typingctx, a, b, c):
+        """a * b + c rounded once (IEEE fused multiply-add): the FMA instruction where the CPU has one, libm's
+        correctly rounded fma() where it does not, so every target gives the same bits."""
+        sig = types.float64(types.float64, types.float64, types.float64)
+
+        def codegen(context, builder, signature, args):
+            a, b, c = (context.cast(builder, v, t, types.float64) for v, t in zip(args, signature.args, strict=True))
+            return builder.fma(a, b, c)
+
+        return sig, codegen
+
 
 Params = namedtuple("Params", [
     # what the rule does, resolved before the loop (``kinds.RULES``)
@@ -173,18 +205,26 @@ def _spmm_py(data, indices, indptr, R, acc, n_blocks, step):
             out[o + 4], out[o + 5], out[o + 6], out[o + 7] = a4, a5, a6, a7
 
 
+@contextmanager
+def slp_vectorised():
+    """Compile with LLVM's SLP vectoriser, which numba leaves off: it packs the lanes of the loop's partial sums
+    (written out in the source, strict IEEE) into vector instructions, which changes no bit of the result."""
+    old = config.SLP_VECTORIZE
+    config.SLP_VECTORIZE = 1
+    try:
+        yield
+    finally:
+        config.SLP_VECTORIZE = old
+
+
 def _compile_with_slp(func, signature):
     """``func`` compiled (or loaded from the cache) for ``signature`` with LLVM's SLP vectoriser, which numba
     leaves off by default, and called, not inlined, by the loop. A called function's copies may be optimised
     differently (``STAGE``), but this one is integer sums of IEEE products: every copy gives the same numbers."""
     dispatcher = njit(**JIT)(func)
     if not config.DISABLE_JIT:  # pragma: no cover - run by every compiled test; interpreted, nothing compiles
-        old = config.SLP_VECTORIZE
-        config.SLP_VECTORIZE = 1
-        try:
+        with slp_vectorised():
             dispatcher.compile(signature)
-        finally:
-            config.SLP_VECTORIZE = old
         dispatcher.disable_compile()  # another signature would be compiled without SLP: fail loudly instead
     return dispatcher
 
@@ -209,28 +249,79 @@ def _apply_pending_and_multiply(P, pend_k, pend_c, r, k):
     while i + 1 < n:
         c0, c1 = pend_c * pend_k[i], pend_c * pend_k[i + 1]
         r0, r1 = r[i], r[i + 1]
-        p00 = P[i, i] - c0 * pend_k[i]
-        p01 = P[i, i + 1] - c0 * pend_k[i + 1]
-        p11 = P[i + 1, i + 1] - c1 * pend_k[i + 1]
+        p00 = fma(-c0, pend_k[i], P[i, i])
+        p01 = fma(-c0, pend_k[i + 1], P[i, i + 1])
+        p11 = fma(-c1, pend_k[i + 1], P[i + 1, i + 1])
         P[i, i], P[i, i + 1], P[i + 1, i + 1] = p00, p01, p11
-        acc0 = p00 * r0 + p01 * r1
-        acc1 = p01 * r0 + p11 * r1
+        acc0 = fma(p01, r1, p00 * r0)
+        acc1 = fma(p11, r1, p01 * r0)
         row0, row1, pk, rr, kk = P[i, i + 2:], P[i + 1, i + 2:], pend_k[i + 2:], r[i + 2:], k[i + 2:]
-        for j in range(row0.size):
-            a = row0[j] - c0 * pk[j]
-            b = row1[j] - c1 * pk[j]
+        # the two rows' dot products with r in 8 interleaved partial sums (lane j % 8), combined in a fixed tree
+        u0 = u1 = u2 = u3 = u4 = u5 = u6 = u7 = 0.0
+        v0 = v1 = v2 = v3 = v4 = v5 = v6 = v7 = 0.0
+        m = row0.size - row0.size % 8
+        for j in range(0, m, 8):
+            a0 = fma(-c0, pk[j], row0[j])
+            a1 = fma(-c0, pk[j + 1], row0[j + 1])
+            a2 = fma(-c0, pk[j + 2], row0[j + 2])
+            a3 = fma(-c0, pk[j + 3], row0[j + 3])
+            a4 = fma(-c0, pk[j + 4], row0[j + 4])
+            a5 = fma(-c0, pk[j + 5], row0[j + 5])
+            a6 = fma(-c0, pk[j + 6], row0[j + 6])
+            a7 = fma(-c0, pk[j + 7], row0[j + 7])
+            b0 = fma(-c1, pk[j], row1[j])
+            b1 = fma(-c1, pk[j + 1], row1[j + 1])
+            b2 = fma(-c1, pk[j + 2], row1[j + 2])
+            b3 = fma(-c1, pk[j + 3], row1[j + 3])
+            b4 = fma(-c1, pk[j + 4], row1[j + 4])
+            b5 = fma(-c1, pk[j + 5], row1[j + 5])
+            b6 = fma(-c1, pk[j + 6], row1[j + 6])
+            b7 = fma(-c1, pk[j + 7], row1[j + 7])
+            row0[j], row0[j + 1], row0[j + 2], row0[j + 3] = a0, a1, a2, a3
+            row0[j + 4], row0[j + 5], row0[j + 6], row0[j + 7] = a4, a5, a6, a7
+            row1[j], row1[j + 1], row1[j + 2], row1[j + 3] = b0, b1, b2, b3
+            row1[j + 4], row1[j + 5], row1[j + 6], row1[j + 7] = b4, b5, b6, b7
+            u0 = fma(a0, rr[j], u0)
+            u1 = fma(a1, rr[j + 1], u1)
+            u2 = fma(a2, rr[j + 2], u2)
+            u3 = fma(a3, rr[j + 3], u3)
+            u4 = fma(a4, rr[j + 4], u4)
+            u5 = fma(a5, rr[j + 5], u5)
+            u6 = fma(a6, rr[j + 6], u6)
+            u7 = fma(a7, rr[j + 7], u7)
+            v0 = fma(b0, rr[j], v0)
+            v1 = fma(b1, rr[j + 1], v1)
+            v2 = fma(b2, rr[j + 2], v2)
+            v3 = fma(b3, rr[j + 3], v3)
+            v4 = fma(b4, rr[j + 4], v4)
+            v5 = fma(b5, rr[j + 5], v5)
+            v6 = fma(b6, rr[j + 6], v6)
+            v7 = fma(b7, rr[j + 7], v7)
+            kk[j] = fma(b0, r1, fma(a0, r0, kk[j]))
+            kk[j + 1] = fma(b1, r1, fma(a1, r0, kk[j + 1]))
+            kk[j + 2] = fma(b2, r1, fma(a2, r0, kk[j + 2]))
+            kk[j + 3] = fma(b3, r1, fma(a3, r0, kk[j + 3]))
+            kk[j + 4] = fma(b4, r1, fma(a4, r0, kk[j + 4]))
+            kk[j + 5] = fma(b5, r1, fma(a5, r0, kk[j + 5]))
+            kk[j + 6] = fma(b6, r1, fma(a6, r0, kk[j + 6]))
+            kk[j + 7] = fma(b7, r1, fma(a7, r0, kk[j + 7]))
+        acc0 += ((u0 + u1) + (u2 + u3)) + ((u4 + u5) + (u6 + u7))
+        acc1 += ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7))
+        for j in range(m, row0.size):  # the last row0.size % 8 columns, in order
+            a = fma(-c0, pk[j], row0[j])
+            b = fma(-c1, pk[j], row1[j])
             row0[j] = a
             row1[j] = b
-            acc0 += a * rr[j]
-            acc1 += b * rr[j]
-            kk[j] += a * r0 + b * r1
+            acc0 = fma(a, rr[j], acc0)
+            acc1 = fma(b, rr[j], acc1)
+            kk[j] = fma(b, r1, fma(a, r0, kk[j]))
         k[i] += acc0
         k[i + 1] += acc1
         i += 2
     if i < n:  # odd n: the last diagonal entry
-        p = P[i, i] - pend_c * pend_k[i] * pend_k[i]
+        p = fma(-(pend_c * pend_k[i]), pend_k[i], P[i, i])
         P[i, i] = p
-        k[i] += p * r[i]
+        k[i] = fma(p, r[i], k[i])
 
 
 @njit(**JIT)
@@ -239,8 +330,9 @@ def flush_pending(P, pend_k, scalars):
     n = pend_k.size
     c = scalars[S_PEND_C]
     for i in range(n):
-        for j in range(i, n):
-            P[i, j] -= c * pend_k[i] * pend_k[j]
+        ci = c * pend_k[i]
+        for j in range(i, n):  # as the pass over P applies it (``_apply_pending_and_multiply``)
+            P[i, j] = fma(-ci, pend_k[j], P[i, j])
             P[j, i] = P[i, j]
     scalars[S_PEND_C] = 0.0
 
@@ -260,23 +352,23 @@ def tanh_into(x, out):
         a = 19.0 if a > 19.0 else a  # NaN passes through
         u = a * (2.0 / 64.0)
         p = 1.0 / 6402373705728000.0
-        p = p * u + 1.0 / 355687428096000.0
-        p = p * u + 1.0 / 20922789888000.0
-        p = p * u + 1.0 / 1307674368000.0
-        p = p * u + 1.0 / 87178291200.0
-        p = p * u + 1.0 / 6227020800.0
-        p = p * u + 1.0 / 479001600.0
-        p = p * u + 1.0 / 39916800.0
-        p = p * u + 1.0 / 3628800.0
-        p = p * u + 1.0 / 362880.0
-        p = p * u + 1.0 / 40320.0
-        p = p * u + 1.0 / 5040.0
-        p = p * u + 1.0 / 720.0
-        p = p * u + 1.0 / 120.0
-        p = p * u + 1.0 / 24.0
-        p = p * u + 1.0 / 6.0
-        p = p * u + 0.5
-        p = p * u + 1.0
+        p = fma(p, u, 1.0 / 355687428096000.0)
+        p = fma(p, u, 1.0 / 20922789888000.0)
+        p = fma(p, u, 1.0 / 1307674368000.0)
+        p = fma(p, u, 1.0 / 87178291200.0)
+        p = fma(p, u, 1.0 / 6227020800.0)
+        p = fma(p, u, 1.0 / 479001600.0)
+        p = fma(p, u, 1.0 / 39916800.0)
+        p = fma(p, u, 1.0 / 3628800.0)
+        p = fma(p, u, 1.0 / 362880.0)
+        p = fma(p, u, 1.0 / 40320.0)
+        p = fma(p, u, 1.0 / 5040.0)
+        p = fma(p, u, 1.0 / 720.0)
+        p = fma(p, u, 1.0 / 120.0)
+        p = fma(p, u, 1.0 / 24.0)
+        p = fma(p, u, 1.0 / 6.0)
+        p = fma(p, u, 0.5)
+        p = fma(p, u, 1.0)
         e = p * u
         e = e * (e + 2.0)
         e = e * (e + 2.0)
@@ -315,11 +407,31 @@ def plant_step(effector, command, state, params, dt_s, hand):
 
 
 @njit(**STAGE)
+def dot(a, b):
+    """sum_j a_j b_j in a fixed order: 8 interleaved partial sums (lane j % 8, fused multiply-adds) combined in a
+    fixed tree, then the last a.size % 8 terms in order. The SLP vectoriser packs the lanes (``slp_vectorised``)."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    m = a.size - a.size % 8
+    for j in range(0, m, 8):
+        s0 = fma(a[j], b[j], s0)
+        s1 = fma(a[j + 1], b[j + 1], s1)
+        s2 = fma(a[j + 2], b[j + 2], s2)
+        s3 = fma(a[j + 3], b[j + 3], s3)
+        s4 = fma(a[j + 4], b[j + 4], s4)
+        s5 = fma(a[j + 5], b[j + 5], s5)
+        s6 = fma(a[j + 6], b[j + 6], s6)
+        s7 = fma(a[j + 7], b[j + 7], s7)
+    total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for j in range(m, a.size):
+        total = fma(a[j], b[j], total)
+    return total
+
+
+@njit(**STAGE)
 def _frobenius(W):
     acc = 0.0
     for a in range(W.shape[0]):
-        for b in range(W.shape[1]):
-            acc += W[a, b] * W[a, b]
+        acc += dot(W[a], W[a])
     return np.sqrt(acc)
 
 
@@ -390,10 +502,10 @@ def reservoir_step(p, fx, st, phase, training, rng_noise, target_point):
     for j in range(x.size):
         drive = Jr[j]
         for o in range(fb.size):
-            drive += Q[j, o] * fb[o]
+            drive = fma(Q[j, o], fb[o], drive)
         for c in range(Q_state.shape[1]):
-            drive += Q_state[j, c] * (p.state_amplitude * signal[c])
-        x[j] += p.dt_over_tau * (drive - x[j])
+            drive = fma(Q_state[j, c], p.state_amplitude * signal[c], drive)
+        x[j] = fma(p.dt_over_tau, drive - x[j], x[j])
     tanh_into(x, r)
     if training and p.noise_amplitude > 0.0:
         lo, width = -p.noise_amplitude, 2.0 * p.noise_amplitude
@@ -411,8 +523,7 @@ def readouts(p, st, training, lesion, rng_explore):
     for o in range(st.z.size):
         zm = 0.0
         if p.has_mastery:
-            for j in range(r.size):
-                zm += W_mst[o, j] * r[j]
+            zm = dot(W_mst[o], r)
         ze = 0.0
         if p.has_exploratory:
             xi = 0.0
@@ -423,9 +534,7 @@ def readouts(p, st, training, lesion, rng_explore):
                     xi = (1.0 - a) * st.xi[o] + a * p.exploration_scale * xi
                     st.xi[o] = xi
             if not lesion and (training or p.exploratory_in_test):
-                for j in range(r.size):
-                    ze += W_exp[o, j] * r[j]
-                ze += xi
+                ze = dot(W_exp[o], r) + xi
         st.z_mst[o] = zm
         st.z_exp[o] = ze
         st.z[o] = zm + ze
@@ -491,8 +600,9 @@ def exploratory_update(p, st, e_hat, dopamine, reward_bias):
         r = st.r
         for o in range(st.z.size):
             c_o = coef * (st.z_exp[o] - st.zbar[o])
+            W = st.W_exp[o]
             for j in range(r.size):
-                st.W_exp[o, j] += c_o * r[j]
+                W[j] = fma(c_o, r[j], W[j])
 
 
 @njit(**STAGE)
@@ -509,10 +619,7 @@ def rls_step(p, st, ebar, threshold, block, target_point):
     sc[S_GATE] = gate
     if gate > 0.0:  # a closed gate changes neither P nor W: skip the N x N work
         _apply_pending_and_multiply(st.P, st.pend_k, sc[S_PEND_C], r, k)
-        rk = 0.0
-        for j in range(r.size):
-            rk += r[j] * k[j]
-        c = 1.0 / (1.0 + rk)
+        c = 1.0 / (1.0 + dot(r, k))
         for o in range(st.z.size):
             if p.teacher == TEACHER_TARGET:
                 step = -c * (st.z[o] - target_point[o])
@@ -520,11 +627,13 @@ def rls_step(p, st, ebar, threshold, block, target_point):
                 step = p.kappa * gate * c * st.zbar[o]
             else:
                 step = p.kappa * gate * c * st.z_exp[o]
+            W_mst = st.W_mst[o]
             for j in range(r.size):
-                st.W_mst[o, j] += step * k[j]
+                W_mst[j] = fma(step, k[j], W_mst[j])
             if p.transfer_moves:
+                W_exp = st.W_exp[o]
                 for j in range(r.size):
-                    st.W_exp[o, j] -= step * k[j]
+                    W_exp[j] = fma(-step, k[j], W_exp[j])
         for j in range(r.size):
             st.pend_k[j] = k[j]
         sc[S_PEND_C] = gate * c

@@ -249,7 +249,8 @@ def simulate_group(runs: list[dict]) -> list[Result]:
     s_now = np.array([m.step for m in members], dtype=np.int64)
     s_end = s_now.copy()
     try:
-        first.loop(packed, s_now, s_end, shared)  # compiles (or loads from the cache) before the clocks start
+        with K.slp_vectorised():  # compiles (or loads from the cache) before the clocks start
+            first.loop(packed, s_now, s_end, shared)
     except K.NumbaError as exc:  # only a user's plant can fail to compile: the built-in loop is tested
         raise ConfigError(f"task.effector = {first.config.task.effector!r} is not allowed: numba cannot compile "
                           f"the run's loop with this plant: {K.numba_message(exc)}") from None
