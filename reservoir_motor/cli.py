@@ -241,7 +241,7 @@ def _cmd_results(args) -> int:
     if args.seeds:
         parse_seeds(args.seeds)
     print(build_results(args.out, args.results_dir, seeds=args.seeds, quick=args.quick, only=only,
-                        workers=args.workers, overrides=args.set, progress=not args.quiet))
+                        workers=args.workers, overrides=args.set, lockstep=args.lockstep, progress=not args.quiet))
     return 0
 
 
@@ -382,6 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", help="seeds (default 0:11, or 0:2 with --quick)")
     p.add_argument("--only", help="comma-separated tables: task1, arm-tasks, dynamical-arm, outcomes")
     p.add_argument("--workers", type=int)
+    p.add_argument("--lockstep", action="store_true", help="run the runs of one network together (same numbers)")
     add_set(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_results)

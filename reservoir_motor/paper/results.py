@@ -116,11 +116,12 @@ def rebuild_page(page: str, blocks: dict[str, str]) -> str:
 
 
 def build_results(out=DEFAULT_OUT, results_dir=DEFAULT_RESULTS, *, seeds=None, quick=False, only=None, workers=None,
-                  overrides=(), progress=True) -> Path:
+                  overrides=(), lockstep=False, progress=True) -> Path:
     """Run what is missing of the tables ``only`` (default: all), then rebuild their blocks in ``out``.
 
     ``quick``: the figures' reduced size and seeds 0-1 (what the tests run), in ``results_dir``/quick; the full
-    runs go to ``results_dir``/full. ``overrides`` are ``--set`` values for every run (named in the command).
+    runs go to ``results_dir``/full. ``overrides`` are ``--set`` values for every run (named in the command);
+    ``lockstep`` runs those of one network together (the same numbers, docs/lockstep.md).
     """
     from ..studies.sweep import parse_seeds
 
@@ -130,7 +131,8 @@ def build_results(out=DEFAULT_OUT, results_dir=DEFAULT_RESULTS, *, seeds=None, q
     sets = (QUICK if quick else []) + list(overrides)
     directory = Path(results_dir) / ("quick" if quick else "full")
     experiments = list(dict.fromkeys(e for key in keys for e in TABLES[key].experiments()))
-    run_sweep(experiments, seed_list, directory, overrides=sets, workers=workers, progress=progress)
+    run_sweep(experiments, seed_list, directory, overrides=sets, workers=workers, progress=progress,
+              lockstep=lockstep)
     command = " ".join(["reservoir-motor results", *(["--quick"] if quick else []),
                         *([f"--seeds {seeds_text}"] if seeds else []), *([f"--only {','.join(keys)}"] if only else []),
                         *(f"--set {s}" for s in overrides)])
