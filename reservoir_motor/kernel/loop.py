@@ -159,8 +159,8 @@ Record = namedtuple("Record", [
 def _spmv(data, indices, indptr, v, out, unscale):
     """out = J v for CSR J, in fixed point: ``data`` is J times 2**e (a power of two: exact), each product is
     truncated to an integer and the integers are summed exactly (``network.fixed_point_exponent`` keeps every sum
-    below 2**63). Integer sums do not depend on their order, so fast-math may vectorise this loop any way it
-    likes, on any CPU, and ``_spmm`` gives each column of a block the same numbers (lockstep runs).
+    below 2**63). Integer sums do not depend on their order, so LLVM may vectorise this loop any way it likes,
+    on any CPU, and ``_spmm`` gives each column of a block the same numbers (lockstep runs).
 
     ``indptr`` is uint64 so the loop index is unsigned: numba then skips its negative-index wraparound
     code on every element, which more than halves the time of this loop.

@@ -89,10 +89,9 @@ def provenance() -> dict:
     """Versions and commit of the code that produced a result, the CPU it was compiled for (``cpu``, LLVM's
     name) and the processor's model (``cpu_model``).
 
-    numba compiles for the host CPU unless ``NUMBA_CPU_NAME`` names another (``cpu``, LLVM's name for it):
-    another CPU model may vectorise the loop's sums in another order, and a chaotic run then ends with other
-    numbers. A run is a pure function of (config, seed) on one CPU model; compare numbers across machines only
-    where ``cpu`` agrees.
+    numba compiles for the host CPU unless ``NUMBA_CPU_NAME`` names another (``cpu``, LLVM's name for it). The
+    loop's arithmetic is written down (``kernel.loop``), so every x86-64 CPU gives the same numbers; files made
+    before that hold only where ``cpu`` agrees (docs/arithmetic.md).
     """
     import h5py
     import llvmlite.binding
