@@ -342,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory")
     p.add_argument("--csv", help="also write the table as CSV")
     p.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
-    p.add_argument("--per-run", action="store_true", help="one row per run (reservoir_motor.gather.load_runs: "
+    p.add_argument("--per-run", action="store_true", help="one row per run (reservoir_motor.load_runs: "
                    "grid keys as columns, metrics, per-period distances, commit, path) instead of per "
                    "condition; needs pandas (extra 'analysis')")
     p.add_argument("--plot", help="figure of the deviation per condition, one dot per seed (.png/.pdf)")

@@ -19,7 +19,7 @@ def _bar(file, disable: bool, **kwargs) -> tqdm:
 
 
 class RunProgress:
-    """The ``progress(done, total)`` callback of :func:`~reservoir_motor.simulate.simulate`, drawn as a bar.
+    """The ``progress(done, total)`` callback of :func:`~reservoir_motor.simulate`, drawn as a bar.
 
     Until its first call the bar says "compiling". The clock, rate and ETA start at that first call
     (``simulate`` makes it, as ``progress(0, n_steps)``, once numba has compiled the kernel), so the

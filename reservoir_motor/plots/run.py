@@ -1,6 +1,6 @@
 """The paper-style figure of one run (spec section 12).
 
-``plot_run`` draws, from a stored :class:`~reservoir_motor.result.Result` and without simulating:
+``plot_run`` draws, from a stored :class:`~reservoir_motor.storage.result.Result` and without simulating:
 
 * the test-phase drawing against the red target (for an arm, with the arm at a few instants),
 * x(t) and y(t) of the hand over all periods, the target dashed,

@@ -127,7 +127,7 @@ def restore(ck: Checkpoint, config: ExperimentConfig, seed: int, state: K.State,
             *, units, sample_steps) -> int:
     """Check the continuation, then put the checkpoint into a run's fresh ``state``, ``rec`` and ``streams``.
 
-    Returns the replay buffer's ``valid_from`` step (see :class:`~reservoir_motor.checkpoint.Checkpoint`).
+    Returns the replay buffer's ``valid_from`` step (see :class:`~reservoir_motor.storage.checkpoint.Checkpoint`).
     """
     check(ck, config, seed)
     valid_from = ck.replay_valid_from if state.replay.shape == ck.state["replay"].shape else ck.step

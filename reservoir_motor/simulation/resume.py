@@ -35,7 +35,7 @@ def _partials(side: Path) -> list[Path]:
 
 
 class SideFile:
-    """The ``on_checkpoint`` of :func:`~reservoir_motor.simulate.simulate` that keeps the side file current."""
+    """The ``on_checkpoint`` of :func:`~reservoir_motor.simulate` that keeps the side file current."""
 
     def __init__(self, path: Path, config: ExperimentConfig, seed: int, origin: dict, kept: dict | None = None):
         self.path, self.config, self.seed, self.origin = Path(path), config, seed, dict(origin)
