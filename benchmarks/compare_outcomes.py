@@ -4,10 +4,11 @@ The table is ``reservoir-motor report DIR --per-run --csv FILE`` of the earlier 
 exactly). Every run of the table must be in DIR with the same file name, and every metric and per-period
 distance must be equal (``==``; missing in both counts as equal). Prints the count and each difference.
 
-Only on the CPU model that made the table: numba compiles the loop's sums for the host CPU, and on another
-model a chaotic run ends with other numbers (``cpu`` in a result's provenance). ``benchmarks/data`` holds the
-study of 8161ec7 run on a znver5 machine on 2026-12-04 (commit 1bcad67); the same study run on 2026-12-03
-on another machine (commit 276f267) differed from it in all 275 runs.
+``benchmarks/data`` holds the study of commit 387ca26 (outcomes-387ca26-runs.csv and its outcome table), made
+with the loop's arithmetic written down (docs/arithmetic.md) on an Intel Xeon (LLVM ``rocketlake``) on
+2026-12-04 by ``reservoir-motor results --only outcomes --workers 2 --lockstep``: it holds on every x86-64 CPU
+with the same libm and numpy (what one machine cannot vary is in docs/arithmetic.md). The studies made
+before it (8161ec7, fast-math sums) held only on the CPU model that made them and were removed.
 
 Usage: python benchmarks/compare_outcomes.py STORED.csv DIR
 """
