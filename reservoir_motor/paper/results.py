@@ -19,7 +19,7 @@ from typing import Callable
 from ..storage.provenance import read_provenance
 from ..storage.result import open_result
 from ..studies.report import collect, format_table
-from ..studies.sweep import plan, run_sweep
+from ..studies.sweep import parse_seeds, plan, run_sweep
 from . import outcomes, reproduce
 from .figures import QUICK
 
@@ -123,8 +123,6 @@ def build_results(out=DEFAULT_OUT, results_dir=DEFAULT_RESULTS, *, seeds=None, q
     runs go to ``results_dir``/full. ``overrides`` are ``--set`` values for every run (named in the command);
     ``lockstep`` runs those of one network together (the same numbers, docs/lockstep.md).
     """
-    from ..studies.sweep import parse_seeds
-
     keys = select(only)
     seeds_text = seeds or (QUICK_SEEDS if quick else "0:11")
     seed_list = parse_seeds(seeds_text)

@@ -83,9 +83,6 @@ class Plant:
     doc: str = ""
 
 
-_LOADED: dict[str, Plant] = {}
-
-
 def _refuse(spec: str, why: str):
     raise ConfigError(f"task.effector = {spec!r} is not allowed: {why}")
 
@@ -180,14 +177,12 @@ def parameters(plant: Plant, task) -> np.ndarray:
 
 
 def load_plant(spec: str) -> Plant:
-    """The user's plant ``package.module:name``, imported and its description checked once per process.
+    """The user's plant ``package.module:name``, imported and its description checked.
 
     Raises ``ConfigError`` with one line when it cannot be imported or is not a valid :class:`Plant`.
-    ``kinds.effector`` makes its registry entry.
+    ``kinds.effector`` makes its registry entry and keeps it, so this runs once per plant and process.
     """
-    if spec not in _LOADED:
-        plant = _import(spec)
-        _check_description(spec, plant)
-        _LOADED[spec] = plant
-    return _LOADED[spec]
+    plant = _import(spec)
+    _check_description(spec, plant)
+    return plant
 
