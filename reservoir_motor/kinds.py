@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import elementary
 from .kernel import codes
 from .plants import arm, arm_dynamics, targets, user
 
@@ -280,7 +281,7 @@ class StateSignal:
 
 def _harmonics(theta, k):
     signal = np.empty((theta.size, 2 * k.size))
-    signal[:, 0::2], signal[:, 1::2] = np.cos(np.outer(theta, k)), np.sin(np.outer(theta, k))
+    signal[:, 0::2], signal[:, 1::2] = elementary.cos(np.outer(theta, k)), elementary.sin(np.outer(theta, k))
     return signal
 
 

@@ -16,7 +16,7 @@ PACKAGE = Path(reservoir_motor.__file__).resolve().parent
 
 #: Bottom to top. A module's layer is that of its subpackage, or its own name at the top level.
 LAYERS = [
-    {"errors", "tomlio", "progress"},                   # what every layer uses
+    {"errors", "tomlio", "progress", "elementary"},     # what every layer uses
     {"plants"},                                         # the plants' physics
     {"kernel"},                                         # the compiled loop and its codes
     {"kinds", "config", "experiments", "configref"},    # the configuration and its registries

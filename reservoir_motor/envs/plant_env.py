@@ -20,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from .. import kinds
+from .. import elementary, kinds
 from ..config import TaskConfig
 from ..kernel import loop as K
 from ..plants import targets
@@ -62,7 +62,7 @@ class PlantDrawEnv(gym.Env):
 
     def _observation(self):
         phase = 2.0 * np.pi * self._step / self.n_steps
-        return np.concatenate([self._hand, self._state, [np.cos(phase), np.sin(phase)]])
+        return np.concatenate([self._hand, self._state, [elementary.cos(phase), elementary.sin(phase)]])
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)

@@ -31,9 +31,10 @@ A run is the same function of (config, seed) on every x86-64 CPU, whatever vecto
 * ordered: every sum runs in the order of its source. Long dot products (``dot``, the pass over P) keep 8
   interleaved partial sums (lane j % 8) combined in a fixed tree; the SLP vectoriser (``slp_vectorised``)
   packs those lanes into vector instructions of any width without changing a bit;
-* our own functions where a library's may differ: ``tanh_into``; the random draws are numba's own integer
-  code. What still calls libm (sin and cos of the arms, pow in Phi and Psi, the gate's scalar tanh) calls the
-  same function for every target numba compiles for; see docs/arithmetic.md for what may differ elsewhere.
+* our own functions where a library's may differ (libm's pick a variant for the CPU at run time): ``tanh``
+  and ``tanh_into`` here; sin and cos of the plants and the targets, and pow in Phi and Psi, from
+  ``reservoir_motor.elementary``, whose one source numpy evaluates before the loop and numba compiles into it.
+  The random draws are numba's own integer code. Nothing in the loop calls libm.
 
 RLS with one pass over P
 ------------------------
@@ -53,9 +54,10 @@ from contextlib import contextmanager
 import numpy as np
 from numba import config, njit, types
 from numba.core import errors
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 from numba.typed import List  # noqa: F401 - the members of a group (``simulate.simulate_group``)
 
+from .. import elementary
 from ..plants import arm, arm_dynamics
 from .codes import (  # global constants, compiled into the loop
     EFFECTOR_ARM_DYNAMICS,
@@ -113,6 +115,21 @@ else:
             return builder.fma(a, b, c)
 
         return sig, codegen
+
+
+def _compiled_as(func, impl):
+    """Let numba compile calls of the plain function ``func`` (from the plants, the targets, the loop) as ``impl``,
+    with the loop's flags: its arithmetic stays the one written in its source. Called, not inlined by numba:
+    inlined (numba's inline='always'), they left every record of the loop at zero (numba 0.68.1); a called
+    copy computes the same bits (IEEE operations in a fixed order), and LLVM may still inline it."""
+    overload(func, jit_options=JIT, strict=False)(lambda *args: impl)
+
+
+# ``elementary``: the same source on numpy arrays and, compiled, on the loop's scalars; numba has no np.frexp
+for _func in (elementary._quadrant_sin, elementary.sin, elementary.cos, elementary.exp, elementary.log,
+              elementary.pow):
+    _compiled_as(_func, _func)
+_compiled_as(elementary.frexp, lambda x: math.frexp(x))
 
 
 Params = namedtuple("Params", [
@@ -338,45 +355,50 @@ def flush_pending(P, pend_k, scalars):
 
 
 @njit(**STAGE)
-def tanh_into(x, out):
-    """out = tanh(x), vectorised; within 5 ulp of libm's tanh.
+def tanh(v):
+    """tanh(v) of a float; within 5 ulp of libm's tanh, the same on every target.
 
-    numba calls libm's scalar tanh (about 12 ns each here); this loop vectorises. It uses
-    tanh(a) = E / (E + 2) with E = expm1(2a): expm1 of 2a / 64 by its Taylor series (18 terms reach
+    It uses tanh(a) = E / (E + 2) with E = expm1(2a): expm1 of 2a / 64 by its Taylor series (18 terms reach
     double precision for arguments up to 0.6), then six doublings expm1(2u) = expm1(u) (expm1(u) + 2),
-    which keep the relative accuracy. |x| >= 19 gives +-1 exactly, as in double precision.
+    which keep the relative accuracy. |v| >= 19 gives +-1 exactly, as in double precision.
     """
+    a = abs(v)
+    a = 19.0 if a > 19.0 else a  # NaN passes through
+    u = a * (2.0 / 64.0)
+    p = 1.0 / 6402373705728000.0
+    p = fma(p, u, 1.0 / 355687428096000.0)
+    p = fma(p, u, 1.0 / 20922789888000.0)
+    p = fma(p, u, 1.0 / 1307674368000.0)
+    p = fma(p, u, 1.0 / 87178291200.0)
+    p = fma(p, u, 1.0 / 6227020800.0)
+    p = fma(p, u, 1.0 / 479001600.0)
+    p = fma(p, u, 1.0 / 39916800.0)
+    p = fma(p, u, 1.0 / 3628800.0)
+    p = fma(p, u, 1.0 / 362880.0)
+    p = fma(p, u, 1.0 / 40320.0)
+    p = fma(p, u, 1.0 / 5040.0)
+    p = fma(p, u, 1.0 / 720.0)
+    p = fma(p, u, 1.0 / 120.0)
+    p = fma(p, u, 1.0 / 24.0)
+    p = fma(p, u, 1.0 / 6.0)
+    p = fma(p, u, 0.5)
+    p = fma(p, u, 1.0)
+    e = p * u
+    e = e * (e + 2.0)
+    e = e * (e + 2.0)
+    e = e * (e + 2.0)
+    e = e * (e + 2.0)
+    e = e * (e + 2.0)
+    e = e * (e + 2.0)
+    return math.copysign(e / (e + 2.0), v)
+
+
+@njit(**STAGE)
+def tanh_into(x, out):
+    """out = tanh(x) (``tanh``), a loop that vectorises: numba would call libm's scalar tanh (about 12 ns each
+    here), whose result may differ between machines."""
     for j in range(x.size):
-        v = x[j]
-        a = abs(v)
-        a = 19.0 if a > 19.0 else a  # NaN passes through
-        u = a * (2.0 / 64.0)
-        p = 1.0 / 6402373705728000.0
-        p = fma(p, u, 1.0 / 355687428096000.0)
-        p = fma(p, u, 1.0 / 20922789888000.0)
-        p = fma(p, u, 1.0 / 1307674368000.0)
-        p = fma(p, u, 1.0 / 87178291200.0)
-        p = fma(p, u, 1.0 / 6227020800.0)
-        p = fma(p, u, 1.0 / 479001600.0)
-        p = fma(p, u, 1.0 / 39916800.0)
-        p = fma(p, u, 1.0 / 3628800.0)
-        p = fma(p, u, 1.0 / 362880.0)
-        p = fma(p, u, 1.0 / 40320.0)
-        p = fma(p, u, 1.0 / 5040.0)
-        p = fma(p, u, 1.0 / 720.0)
-        p = fma(p, u, 1.0 / 120.0)
-        p = fma(p, u, 1.0 / 24.0)
-        p = fma(p, u, 1.0 / 6.0)
-        p = fma(p, u, 0.5)
-        p = fma(p, u, 1.0)
-        e = p * u
-        e = e * (e + 2.0)
-        e = e * (e + 2.0)
-        e = e * (e + 2.0)
-        e = e * (e + 2.0)
-        e = e * (e + 2.0)
-        e = e * (e + 2.0)
-        out[j] = math.copysign(e / (e + 2.0), v)
+        out[j] = tanh(x[j])
 
 
 _arm_tip = njit(**STAGE)(arm.tip_position)
@@ -436,12 +458,18 @@ def _frobenius(W):
 
 
 @njit(**STAGE)
+def _power(x, y):
+    """x**y for x >= 0 and y > 0: ``elementary.pow``, and 0 for x = 0."""
+    return 0.0 if x == 0.0 else elementary.pow(x, y)
+
+
+@njit(**STAGE)
 def _phi(u, odd, gain, exponent):
     """Reward function: reinforce when the error fell (u < 0); with ``odd``, anti-reinforce when it rose."""
     if u <= 0.0:
-        return gain * (-u) ** exponent
+        return gain * _power(-u, exponent)
     if odd:
-        return -gain * u ** exponent
+        return -gain * _power(u, exponent)
     return 0.0
 
 
@@ -615,7 +643,7 @@ def rls_step(p, st, ebar, threshold, block, target_point):
     elif block:
         gate = 0.0
     else:
-        gate = 0.5 - 0.5 * np.tanh(p.gate_steepness * (abs(ebar) - threshold))
+        gate = 0.5 - 0.5 * tanh(p.gate_steepness * (abs(ebar) - threshold))
     sc[S_GATE] = gate
     if gate > 0.0:  # a closed gate changes neither P nor W: skip the N x N work
         _apply_pending_and_multiply(st.P, st.pend_k, sc[S_PEND_C], r, k)
@@ -650,7 +678,7 @@ def learn(p, st, s, e, target_point, mods):
     if p.adaptive_threshold > 0.0:
         threshold = adaptive_threshold(sc, e, s, p.n_period_steps, threshold, p.adaptive_threshold)
     e_hat = e - ebar
-    sc[S_BETA] = mods[SLOT_EXPLORATION_GAIN] * p.psi_prefactor * (10.0 * ebar) ** p.psi_exponent
+    sc[S_BETA] = mods[SLOT_EXPLORATION_GAIN] * p.psi_prefactor * _power(10.0 * ebar, p.psi_exponent)
     lesion = mods[SLOT_LESION] > 0.0
     if p.has_exploratory and not lesion:
         exploratory_update(p, st, e_hat, mods[SLOT_DOPAMINE], mods[SLOT_REWARD_BIAS])

@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from .. import elementary
+
 PIVOT = (0.0, -2.0)
 
 
@@ -21,8 +23,8 @@ def tip_position(z, lengths, out):
     hx, hy = PIVOT
     for j in range(lengths.size):
         phi += math.pi * z[j]
-        hx += lengths[j] * math.sin(phi)
-        hy += lengths[j] * math.cos(phi)
+        hx += lengths[j] * elementary.sin(phi)
+        hy += lengths[j] * elementary.cos(phi)
     out[0] = hx
     out[1] = hy
 
@@ -43,7 +45,7 @@ def joint_positions(angles, lengths) -> np.ndarray:
     angles = np.asarray(angles, dtype=float)
     lengths = np.asarray(lengths, dtype=float)
     phi = np.pi * np.cumsum(angles, axis=-1)
-    steps = np.stack([lengths * np.sin(phi), lengths * np.cos(phi)], axis=-1)
+    steps = np.stack([lengths * elementary.sin(phi), lengths * elementary.cos(phi)], axis=-1)
     start = np.broadcast_to(np.asarray(PIVOT), angles.shape[:-1] + (1, 2))
     return np.concatenate([start, start + np.cumsum(steps, axis=-2)], axis=-2)
 

@@ -52,6 +52,8 @@ import math
 
 import numpy as np
 
+from .. import elementary
+
 PARAM_NAMES = ("m1", "m2", "l1", "l2", "s1", "s2", "i1", "i2", "b11", "b12", "b21", "b22", "torque_scale",
                "lo1", "hi1", "lo2", "hi2", "shoulder_x", "shoulder_y")
 N_STATE = 4
@@ -122,10 +124,10 @@ def initial_state(params: dict | None = None) -> np.ndarray:
     """
     m1, m2, l1, l2, s1, s2, i1, i2, b11, b12, b21, b22, gain, lo1, hi1, lo2, hi2, x0, y0 = pack(params)
     dx, dy = -x0, -y0
-    d = min(max(math.hypot(dx, dy), abs(l1 - l2)), l1 + l2)
+    d = min(max(math.sqrt(dx * dx + dy * dy), abs(l1 - l2)), l1 + l2)
     cos_elbow = (d * d - l1 * l1 - l2 * l2) / (2.0 * l1 * l2)
-    q2 = lo2 if lo2 == hi2 else -math.acos(min(max(cos_elbow, -1.0), 1.0))
-    q1 = math.atan2(dx, dy) - math.atan2(l2 * math.sin(q2), l1 + l2 * math.cos(q2))
+    q2 = lo2 if lo2 == hi2 else -elementary.acos(min(max(cos_elbow, -1.0), 1.0))
+    q1 = elementary.atan2(dx, dy) - elementary.atan2(l2 * elementary.sin(q2), l1 + l2 * elementary.cos(q2))
     return np.array([min(max(q1, lo1), hi1), min(max(q2, lo2), hi2), 0.0, 0.0])
 
 
@@ -181,8 +183,8 @@ def step(command, state, params, dt_s, hand):
         p2 = q2 + c * dt_s * kq2  # the shoulder angle does not enter: M and C depend on q2 alone
         v1 = w1 + c * dt_s * kw1
         v2 = w2 + c * dt_s * kw2
-        cos2 = math.cos(p2)
-        sin2 = math.sin(p2)
+        cos2 = elementary.cos(p2)
+        sin2 = elementary.sin(p2)
         m11 = a1 + 2.0 * a2 * cos2
         m12 = a3 + a2 * cos2
         r1 = tau1 + a2 * sin2 * (2.0 * v1 * v2 + v2 * v2) - b11 * v1 - b12 * v2
@@ -222,8 +224,8 @@ def step(command, state, params, dt_s, hand):
             state[2 + j] = min(state[2 + j], 0.0)
     q1 = state[0]
     q2 = state[1]
-    hand[0] = x0 + l1 * math.sin(q1) + l2 * math.sin(q1 + q2)
-    hand[1] = y0 + l1 * math.cos(q1) + l2 * math.cos(q1 + q2)
+    hand[0] = x0 + l1 * elementary.sin(q1) + l2 * elementary.sin(q1 + q2)
+    hand[1] = y0 + l1 * elementary.cos(q1) + l2 * elementary.cos(q1 + q2)
 
 
 def _named(params) -> dict:
@@ -235,7 +237,7 @@ def energy(states, params: dict | None = None):
     m1, m2, l1, l2, s1, s2, i1, i2 = pack(params)[:8]
     states = np.asarray(states, dtype=np.float64)
     q2, w1, w2 = states[..., 1], states[..., 2], states[..., 3]
-    cos2 = np.cos(q2)
+    cos2 = elementary.cos(q2)
     m11 = i1 + m1 * s1 ** 2 + i2 + m2 * (l1 ** 2 + s2 ** 2 + 2 * l1 * s2 * cos2)
     m12 = i2 + m2 * (s2 ** 2 + l1 * s2 * cos2)
     m22 = i2 + m2 * s2 ** 2
@@ -254,7 +256,7 @@ def joint_positions(states, params: dict | None = None) -> np.ndarray:
     states = np.asarray(states, dtype=np.float64)
     phi = np.cumsum(states[..., :2], axis=-1)
     lengths = np.array([p["l1"], p["l2"]])
-    steps = np.stack([lengths * np.sin(phi), lengths * np.cos(phi)], axis=-1)
+    steps = np.stack([lengths * elementary.sin(phi), lengths * elementary.cos(phi)], axis=-1)
     start = np.broadcast_to(np.array([p["shoulder_x"], p["shoulder_y"]]), states.shape[:-1] + (1, 2))
     return np.concatenate([start, start + np.cumsum(steps, axis=-2)], axis=-2)
 

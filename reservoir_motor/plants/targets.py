@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import elementary
 from . import arm
 
 MIN_FILE_POINTS = 4
@@ -26,28 +27,28 @@ def _theta(n_samples: int) -> np.ndarray:
 def butterfly(n_samples: int, scale: float = 14.4734) -> np.ndarray:
     """The butterfly of Task 1 (spec 6.1), ``(n_samples, 2)``."""
     theta = _theta(n_samples)
-    rho = (9 - np.sin(theta) + 2 * np.sin(3 * theta) + 2 * np.sin(5 * theta) - np.sin(7 * theta)
-           + 3 * np.cos(2 * theta) - 2 * np.cos(4 * theta))
-    return np.column_stack([rho * np.cos(theta), rho * np.sin(theta)]) / scale
+    rho = (9 - elementary.sin(theta) + 2 * elementary.sin(3 * theta) + 2 * elementary.sin(5 * theta) - elementary.sin(7 * theta)
+           + 3 * elementary.cos(2 * theta) - 2 * elementary.cos(4 * theta))
+    return np.column_stack([rho * elementary.cos(theta), rho * elementary.sin(theta)]) / scale
 
 
 def circle(n_samples: int) -> np.ndarray:
     """A circle of radius 0.6 around the origin."""
     theta = _theta(n_samples)
-    return 0.6 * np.column_stack([np.cos(theta), np.sin(theta)])
+    return 0.6 * np.column_stack([elementary.cos(theta), elementary.sin(theta)])
 
 
 def lemniscate(n_samples: int) -> np.ndarray:
     """Bernoulli's lemniscate (a figure eight), half-width 0.9."""
     theta = _theta(n_samples)
-    d = 1.0 + np.sin(theta) ** 2
-    return 0.9 * np.column_stack([np.cos(theta) / d, np.sin(theta) * np.cos(theta) / d])
+    d = 1.0 + elementary.sin(theta) ** 2
+    return 0.9 * np.column_stack([elementary.cos(theta) / d, elementary.sin(theta) * elementary.cos(theta) / d])
 
 
 def lissajous(n_samples: int) -> np.ndarray:
     """A 3:2 Lissajous curve, amplitudes 0.8 (x) and 0.6 (y)."""
     theta = _theta(n_samples)
-    return np.column_stack([0.8 * np.sin(3 * theta + np.pi / 2), 0.6 * np.sin(2 * theta)])
+    return np.column_stack([0.8 * elementary.sin(3 * theta + np.pi / 2), 0.6 * elementary.sin(2 * theta)])
 
 
 NAMED = {"butterfly": butterfly, "circle": circle, "lemniscate": lemniscate, "lissajous": lissajous}

@@ -84,8 +84,10 @@ def initial_state(config: ExperimentConfig, x0: np.ndarray, keep_replay: bool = 
     scalars[codes.S_DIVERGED] = -1.0
     needs_p = config.rule.name != "rmhl"
     plant = kinds.effector(config.task.effector)
+    r0 = np.empty(n)
+    K.tanh_into(x0, r0)  # the loop's own tanh, not numpy's
     return K.State(
-        x=x0.copy(), r=np.tanh(x0), Jr=np.zeros(n), fb=np.zeros(n_out),
+        x=x0.copy(), r=r0, Jr=np.zeros(n), fb=np.zeros(n_out),
         z=np.zeros(n_out), z_exp=np.zeros(n_out), z_mst=np.zeros(n_out), zbar=np.zeros(n_out),
         zbar_total=np.zeros(n_out), hand=np.zeros(2), xi=np.zeros(n_out),
         plant_state=np.array(plant.initial_state(plant_params(config)), dtype=np.float64).reshape(plant.n_state),
