@@ -27,9 +27,10 @@ def _theta(n_samples: int) -> np.ndarray:
 def butterfly(n_samples: int, scale: float = 14.4734) -> np.ndarray:
     """The butterfly of Task 1 (spec 6.1), ``(n_samples, 2)``."""
     theta = _theta(n_samples)
-    rho = (9 - elementary.sin(theta) + 2 * elementary.sin(3 * theta) + 2 * elementary.sin(5 * theta) - elementary.sin(7 * theta)
-           + 3 * elementary.cos(2 * theta) - 2 * elementary.cos(4 * theta))
-    return np.column_stack([rho * elementary.cos(theta), rho * elementary.sin(theta)]) / scale
+    sin, cos = elementary.sin, elementary.cos
+    rho = (9 - sin(theta) + 2 * sin(3 * theta) + 2 * sin(5 * theta) - sin(7 * theta)
+           + 3 * cos(2 * theta) - 2 * cos(4 * theta))
+    return np.column_stack([rho * cos(theta), rho * sin(theta)]) / scale
 
 
 def circle(n_samples: int) -> np.ndarray:

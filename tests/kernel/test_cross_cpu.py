@@ -55,7 +55,8 @@ def test_cross_cpu_the_emulation_reaches_libm():
     """Masking glibc's FMA variants changes what its sin returns here (the reason the loop has its own):
     without this the test could not see a libm that differs between CPUs."""
     code = ("import array, hashlib, math; "
-            "print(hashlib.sha256(array.array('d', (math.sin(1e-3 * i) for i in range(200001))).tobytes()).hexdigest())")
+            "values = array.array('d', (math.sin(1e-3 * i) for i in range(200001))); "
+            "print(hashlib.sha256(values.tobytes()).hexdigest())")
     sums = {}
     for target in ("generic", "host"):
         env = dict(os.environ)
