@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from reservoir_motor import load_experiment
+# The GPU engine's tests run in numba's CUDA simulator unless this is set to 0 (on a machine with a GPU). It is read
+# when numba.cuda is first imported, so it is set before any test module imports the package.
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
+from reservoir_motor import load_experiment  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent  # the tests' helpers: reference.py, kernel_cases.py, plant_cases.py
 ROOT = TESTS.parent  # the checkout: docs/, tasks/, figures/

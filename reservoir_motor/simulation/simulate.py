@@ -191,7 +191,7 @@ def loop(config: ExperimentConfig):
 def simulate(config: ExperimentConfig, seed: int, *, start: Checkpoint | None = None,
              progress: Callable[[int, int], None] | None = None, n_chunks: int = 50, checkpoint_every: int = 0,
              on_checkpoint: Callable[[Checkpoint], None] | None = None, capture_at: Iterable[int] = (),
-             keep_replay: bool = False) -> Result:
+             keep_replay: bool = False, device: str = "cpu") -> Result:
     """Simulate one run of ``config`` with ``seed`` and return its :class:`Result`.
 
     Parameters
@@ -220,13 +220,16 @@ def simulate(config: ExperimentConfig, seed: int, *, start: Checkpoint | None = 
     keep_replay : bool
         Keep the whole replay buffer in the checkpoints, so that a replaying test may continue from them
         (changes no number of this run).
+    device : {"cpu", "cuda"}
+        Where the run is simulated: the compiled CPU loop, or the GPU engine (``simulation.on_device``; the
+        extra ``cuda``), which runs what it covers and refuses the rest with ``ConfigError``.
     """
     return simulate_group([dict(config=config, seed=seed, start=start, progress=progress, n_chunks=n_chunks,
                                 checkpoint_every=checkpoint_every, on_checkpoint=on_checkpoint,
-                                capture_at=capture_at, keep_replay=keep_replay)])[0]
+                                capture_at=capture_at, keep_replay=keep_replay)], device=device)[0]
 
 
-def simulate_group(runs: list[dict]) -> list[Result]:
+def simulate_group(runs: list[dict], device: str = "cpu", threads: int | None = None) -> list[Result]:
     """Simulate runs that share their network in lockstep (``kernel.loop.run_group``) and return their results.
 
     Each item holds ``simulate``'s arguments for one run (``config`` and ``seed``, and any of its keywords).
@@ -235,10 +238,21 @@ def simulate_group(runs: list[dict]) -> list[Result]:
     The runs must have the same J (``sweep.network_key``) and plant loop; otherwise ValueError names the first
     that does not. Runs that together would not fit in the machine's memory are refused first (``ConfigError``).
     A result's ``wall_s`` runs from its preparation to its end, the others' steps included.
+
+    With ``device="cuda"`` the runs are one batch of the GPU engine (``simulation.on_device``, blocks of
+    ``threads`` threads); what it does not cover yet is refused with ``ConfigError`` before anything runs.
     """
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device = {device!r} is not allowed: must be 'cpu' or 'cuda'")
     if not runs:
         return []
     check_memory([run["config"] for run in runs])  # before anything is allocated
+    if device == "cuda":
+        from . import on_device
+
+        why = on_device.refusal(runs)
+        if why:
+            raise ConfigError(why)
     members = [_Member(**run) for run in runs]
     first = members[0]
     for i, m in enumerate(members[1:], 1):
@@ -246,6 +260,9 @@ def simulate_group(runs: list[dict]) -> list[Result]:
         if m.loop is not first.loop or not same_j:
             raise ValueError(f"runs[{i}] ({m.config.name}, seed {m.seed}) does not share the network and plant of "
                              f"runs[0] ({first.config.name}, seed {first.seed}): they cannot run in lockstep")
+    if device == "cuda":
+        on_device.run_members(members, threads or on_device.THREADS)
+        return [m.result for m in members]
     shared = _shared(first.fixed, len(members))
     packed = K.List([m.member for m in members]) if not K.config.DISABLE_JIT else [m.member for m in members]
     s_now = np.array([m.step for m in members], dtype=np.int64)
@@ -355,6 +372,13 @@ class _Member:
                 return nxt
         self._finish(time.perf_counter() - self.t0)
         return step
+
+    def finish_at(self, step: int, wall_s: float) -> None:
+        """Another engine ran this run to ``step`` (its end, or the step after it diverged): report and finish."""
+        self.step = step
+        if self.progress is not None:
+            self.progress(step, self.config.n_steps)
+        self._finish(wall_s)
 
     def _take(self, step: int) -> None:
         per = self.config.n_period_steps

@@ -1,0 +1,304 @@
+"""The time loop on a GPU (numba-cuda): one thread block per run, every run of a batch in one launch.
+
+A block of ``threads`` threads runs one run from its first step to its last (or its divergence) inside the
+kernel; the runs of a batch share J. The N-wide stages are split over the block's threads (thread t takes units
+t, t + threads, ...): J r in fixed point (integer sums, the CPU's numbers exactly), the Euler step and the rates,
+the readouts and the norms (a sum per thread, then a tree over the block in shared memory, which numba's CUDA
+simulator can run: it has no warp shuffles), the exploratory update, k = P r and the rank-1 update of P. The
+scalar stages (the error, its filters, the reward, the gate, the feedback) run on thread 0 between barriers.
+
+The rates' noise and the exploration are the CPU's draws: each run's two PCG64 streams (``kernel.streams``)
+jump to the draws a thread needs, so a run here draws exactly the numbers it draws on the CPU. ``tanh`` is the
+loop's own source (``kernel.loop.tanh``) compiled for the device with the device's fused multiply-add; Phi and
+Psi use ``reservoir_motor.elementary``. The sums of the readouts and of k are in another order than the CPU's
+eight lanes, so a run agrees with the CPU's to rounding, carried on by the chaotic reservoir (tested to 1e-9
+relative on tiny runs in the simulator, ``tests/kernel/test_device.py``).
+
+What it covers: FORCE, RMHL and SUPERTREX (every teacher, gate and transfer) on plants without a state
+(identity), with any test feedback, ``rls_every`` and recording interval. ``simulation.on_device`` refuses the
+rest in one line.
+"""
+
+from __future__ import annotations
+
+import math
+import types as pytypes
+from fractions import Fraction
+
+import numpy as np
+
+if not hasattr(np, "row_stack"):  # numba 0.68.0 refers to it; numpy 2.5 removed it
+    np.row_stack = np.vstack
+
+from numba import cuda  # noqa: E402 - after the alias above
+from numba.cuda import config as cuda_config  # noqa: E402
+
+from .. import elementary  # noqa: E402
+from . import loop as K  # noqa: E402
+from . import streams  # noqa: E402
+from .codes import (  # noqa: E402
+    FEEDBACK_REPLAY,
+    FEEDBACK_TARGET,
+    S_BETA,
+    S_DIVERGED,
+    S_EBAR,
+    S_GATE,
+    S_M,
+    TEACHER_FILTERED,
+    TEACHER_TARGET,
+)
+
+SIMULATED = bool(cuda_config.ENABLE_CUDASIM)  # numba's CUDA simulator runs the kernels as Python
+
+if SIMULATED:
+    def _fma(a, b, c):
+        """a * b + c rounded once (the simulator runs Python: exact rational arithmetic, then one rounding)."""
+        return float(Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)))
+else:  # pragma: no cover - a GPU
+    _fma = cuda.fma
+
+
+def _for_device(func, **names):
+    """``func``'s source (a loop stage) compiled for the device, with ``fma`` and ``names`` bound for it."""
+    func = getattr(func, "py_func", func)
+    namespace = dict(func.__globals__, fma=_fma, **names)
+    return cuda.jit(device=True)(pytypes.FunctionType(func.__code__, namespace, func.__name__, func.__defaults__,
+                                                      func.__closure__))
+
+
+tanh = _for_device(K.tanh)
+_power = _for_device(K._power)
+phi = _for_device(K._phi, _power=_power)
+
+# Params, packed as float64 in this order (``pack_params``)
+PARAMS = ("has_exploratory", "has_mastery", "exploratory_in_test", "filters_in_test", "gated_transfer", "teacher",
+          "test_feedback", "n_train_steps", "n_period_steps", "replay_lag", "rls_every", "record_every",
+          "dt_over_tau", "noise_amplitude", "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor",
+          "psi_exponent", "error_filter", "output_filter", "kappa", "threshold", "gate_steepness", "transfer_moves",
+          "distance_filter", "divergence_bound")
+(HAS_EXP, HAS_MST, EXP_IN_TEST, FILTERS_IN_TEST, GATED, TEACHER, TEST_FEEDBACK, N_TRAIN, N_PERIOD, REPLAY_LAG,
+ RLS_EVERY, RECORD_EVERY, DT_TAU, NOISE, ETA, PHI_ODD, PHI_GAIN, PHI_EXP, PSI_PRE, PSI_EXP, ERROR_FILTER,
+ OUTPUT_FILTER, KAPPA, THRESHOLD, STEEPNESS, MOVES, DISTANCE_FILTER, BOUND) = range(len(PARAMS))
+
+# the rows of a run's jump table (``jump_rows``): thread t's first noise draw, then the stride and the step
+STRIDE_ROW, STEP_ROW = 0, 1
+
+
+def pack_params(p: K.Params) -> np.ndarray:
+    return np.array([float(getattr(p, name)) for name in PARAMS])
+
+
+def jump_rows(increment: int, threads: int, n: int) -> np.ndarray:
+    """A noise stream's jumps: thread t's first draw of a step (t + 1 draws on), then ``threads`` and ``n``
+    draws on (the stride and a whole step), as rows (A_hi, A_lo, B_hi, B_lo); row t + 2 is thread t's."""
+    return streams.jump_table([threads, n] + [t + 1 for t in range(threads)], increment)
+
+
+def make_kernel(threads: int):
+    """The kernel for blocks of ``threads`` threads (a power of two)."""
+    if threads < 1 or threads & (threads - 1):
+        raise ValueError(f"threads = {threads} is not allowed: must be a power of two")
+
+    @cuda.jit(device=True)
+    def block_sum(buf, t, value):
+        """The sum of every thread's ``value``: a tree over the block, the same order on every launch."""
+        cuda.syncthreads()
+        buf[t] = value
+        cuda.syncthreads()
+        half = threads // 2
+        while half > 0:
+            if t < half:
+                buf[t] += buf[t + half]
+            cuda.syncthreads()
+            half //= 2
+        total = buf[0]
+        cuda.syncthreads()
+        return total
+
+    @cuda.jit
+    def run_batch(n_steps, prm, J_data, J_indices, J_indptr, J_unscale, Q, targets,
+                  X, R, JR, FB, Z, ZE, ZM, ZBAR, HAND, W_exp, W_mst, P, KV, SC, REPLAY,
+                  noise_state, noise_jumps, explore_state, explore_jump,
+                  rec_error, rec_distance, rec_z, rec_zexp, rec_hand, rec_nexp, rec_nmst, rec_gate):
+        b = cuda.blockIdx.x
+        t = cuda.threadIdx.x
+        buf = cuda.shared.array(threads, np.float64)
+        p = prm[b]
+        x, r, jr, fb, k = X[b], R[b], JR[b], FB[b], KV[b]
+        z, ze, zm, zbar, hand, sc = Z[b], ZE[b], ZM[b], ZBAR[b], HAND[b], SC[b]
+        wexp, wmst, pm, replay = W_exp[b], W_mst[b], P[b], REPLAY[b]
+        n, n_out = x.size, z.size
+        n_train, n_period = int(p[N_TRAIN]), int(p[N_PERIOD])
+        for s in range(n_steps):
+            training = s < n_train
+            phase = s % n_period
+            # J r of the previous step's rates, exact (integer sums); every thread then reads the old rates
+            for i in range(t, n, threads):
+                acc = 0
+                for q in range(J_indptr[i], J_indptr[i + 1]):
+                    acc += int(J_data[q] * r[J_indices[q]])
+                jr[i] = acc * J_unscale
+            cuda.syncthreads()
+            # the Euler step, the rates and their noise: unit j takes draw j of the step
+            nh, nl = noise_state[b, 0], noise_state[b, 1]
+            jt = noise_jumps[b, 2 + t]
+            dh, dl = streams.affine(nh, nl, jt[0], jt[1], jt[2], jt[3])
+            js = noise_jumps[b, STRIDE_ROW]
+            for j in range(t, n, threads):
+                drive = jr[j]
+                for o in range(n_out):
+                    drive = _fma(Q[j, o], fb[o], drive)
+                x[j] = _fma(p[DT_TAU], drive - x[j], x[j])
+                r[j] = tanh(x[j])
+                if training and p[NOISE] > 0.0:
+                    r[j] += -p[NOISE] + 2.0 * p[NOISE] * streams.to_unit(streams.output(dh, dl))
+                    dh, dl = streams.affine(dh, dl, js[0], js[1], js[2], js[3])
+            cuda.syncthreads()
+            if t == 0 and training and p[NOISE] > 0.0:
+                jn = noise_jumps[b, STEP_ROW]
+                noise_state[b, 0], noise_state[b, 1] = streams.affine(nh, nl, jn[0], jn[1], jn[2], jn[3])
+            # readouts
+            for o in range(n_out):
+                part_m = 0.0
+                part_e = 0.0
+                for j in range(t, n, threads):
+                    part_m = _fma(wmst[o, j], r[j], part_m)
+                    part_e = _fma(wexp[o, j], r[j], part_e)
+                dot_m = block_sum(buf, t, part_m)
+                dot_e = block_sum(buf, t, part_e)
+                if t == 0:
+                    zm_o = dot_m if p[HAS_MST] > 0.0 else 0.0
+                    ze_o = 0.0
+                    if p[HAS_EXP] > 0.0:
+                        xi = 0.0
+                        if training:
+                            eh, el = streams.affine(explore_state[b, 0], explore_state[b, 1], explore_jump[b, 0],
+                                                    explore_jump[b, 1], explore_jump[b, 2], explore_jump[b, 3])
+                            explore_state[b, 0], explore_state[b, 1] = eh, el
+                            beta = sc[S_BETA]
+                            xi = -beta + 2.0 * beta * streams.to_unit(streams.output(eh, el))
+                        if training or p[EXP_IN_TEST] > 0.0:
+                            ze_o = dot_e + xi
+                    zm[o] = zm_o
+                    ze[o] = ze_o
+                    z[o] = zm_o + ze_o
+            if t == 0:
+                # the error (a plant without a state: the hand is the output), its filters, the reward
+                if s == 0 or p[FILTERS_IN_TEST] > 0.0 or training:
+                    for o in range(n_out):
+                        zbar[o] = ze[o] if s == 0 else (1.0 - p[OUTPUT_FILTER]) * zbar[o] + p[OUTPUT_FILTER] * ze[o]
+                hand[0] = z[0]
+                hand[1] = z[1]
+                target = targets[b, phase]
+                e = (hand[0] - target[0]) ** 2 + (hand[1] - target[1]) ** 2
+                if s == 0:
+                    sc[S_EBAR] = e
+                    sc[S_M] = e
+                else:
+                    sc[S_M] = (1.0 - p[DISTANCE_FILTER]) * sc[S_M] + p[DISTANCE_FILTER] * e
+                rec_error[b, s] = e
+                rec_distance[b, s] = math.sqrt(sc[S_M])
+                buf[0] = 0.0  # the exploratory coefficient, read by every thread below
+                if training and s > 0:
+                    ebar = (1.0 - p[ERROR_FILTER]) * sc[S_EBAR] + p[ERROR_FILTER] * e
+                    sc[S_EBAR] = ebar
+                    sc[S_BETA] = p[PSI_PRE] * _power(10.0 * ebar, p[PSI_EXP])
+                    if p[HAS_EXP] > 0.0:
+                        buf[0] = p[ETA] * phi(e - ebar, p[PHI_ODD] > 0.0, p[PHI_GAIN], p[PHI_EXP])
+                    gate = 0.0
+                    if p[HAS_MST] > 0.0 and (s + 1) % int(p[RLS_EVERY]) == 0:
+                        gate = 1.0
+                        if p[GATED] > 0.0:
+                            gate = 0.5 - 0.5 * tanh(p[STEEPNESS] * (abs(ebar) - p[THRESHOLD]))
+                        sc[S_GATE] = gate
+                    buf[1] = gate
+                else:
+                    buf[1] = 0.0
+            cuda.syncthreads()
+            coef, gate = buf[0], buf[1]
+            cuda.syncthreads()
+            if coef != 0.0:  # RMHL: W_exp += eta Phi (z_exp - zbar) r^T
+                for o in range(n_out):
+                    c_o = coef * (ze[o] - zbar[o])
+                    for j in range(t, n, threads):
+                        wexp[o, j] = _fma(c_o, r[j], wexp[o, j])
+            if gate > 0.0:  # RLS: k = P r, c = 1 / (1 + r.k), W += step k, P -= gate c k k^T
+                part = 0.0
+                for i in range(t, n, threads):
+                    ki = 0.0
+                    for j in range(n):
+                        ki = _fma(pm[i, j], r[j], ki)
+                    k[i] = ki
+                    part = _fma(r[i], ki, part)
+                c = 1.0 / (1.0 + block_sum(buf, t, part))
+                for o in range(n_out):
+                    if p[TEACHER] == TEACHER_TARGET:
+                        step = -c * (z[o] - targets[b, phase, o])
+                    elif p[TEACHER] == TEACHER_FILTERED:
+                        step = p[KAPPA] * gate * c * zbar[o]
+                    else:
+                        step = p[KAPPA] * gate * c * ze[o]
+                    for j in range(t, n, threads):
+                        wmst[o, j] = _fma(step, k[j], wmst[o, j])
+                        if p[MOVES] > 0.0:
+                            wexp[o, j] = _fma(-step, k[j], wexp[o, j])
+                pc = gate * c
+                for i in range(t, n, threads):
+                    ci = pc * k[i]
+                    for j in range(n):
+                        pm[i, j] = _fma(-ci, k[j], pm[i, j])
+            cuda.syncthreads()
+            if t == 0:  # the feedback of the next step
+                lag = s % int(p[REPLAY_LAG])
+                for o in range(n_out):
+                    if training:
+                        fb[o] = z[o]
+                        replay[lag, o] = z[o]
+                    elif p[TEST_FEEDBACK] == FEEDBACK_TARGET:
+                        fb[o] = targets[b, phase, o]
+                    elif p[TEST_FEEDBACK] == FEEDBACK_REPLAY:
+                        fb[o] = replay[lag, o]
+                    else:
+                        fb[o] = z[o]
+            record_now = s % int(p[RECORD_EVERY]) == 0
+            if record_now:
+                part_e = 0.0
+                part_m = 0.0
+                for o in range(n_out):
+                    for j in range(t, n, threads):
+                        part_e = _fma(wexp[o, j], wexp[o, j], part_e)
+                        part_m = _fma(wmst[o, j], wmst[o, j], part_m)
+                norm_e = math.sqrt(block_sum(buf, t, part_e))
+                norm_m = math.sqrt(block_sum(buf, t, part_m))
+                if t == 0:
+                    i = s // int(p[RECORD_EVERY])
+                    for o in range(n_out):
+                        rec_z[b, i, o] = z[o]
+                        rec_zexp[b, i, o] = ze[o]
+                    rec_hand[b, i, 0] = hand[0]
+                    rec_hand[b, i, 1] = hand[1]
+                    rec_nexp[b, i] = norm_e
+                    rec_nmst[b, i] = norm_m
+                    rec_gate[b, i] = sc[S_GATE]
+            if t == 0:
+                for o in range(n_out):
+                    if not abs(z[o]) <= p[BOUND]:
+                        sc[S_DIVERGED] = s
+            cuda.syncthreads()
+            if sc[S_DIVERGED] >= 0.0:
+                return
+
+    return run_batch
+
+
+_KERNELS = {}
+
+
+def kernel(threads: int):
+    """The kernel for blocks of ``threads`` threads, compiled once per process."""
+    if threads not in _KERNELS:
+        _KERNELS[threads] = make_kernel(threads)
+    return _KERNELS[threads]
+
+
+__all__ = ["kernel", "pack_params", "jump_rows", "elementary"]

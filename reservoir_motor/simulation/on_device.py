@@ -1,0 +1,164 @@
+"""Runs on a GPU: runs that share a network, each a thread block of one launch (``kernel.device``).
+
+Each run is prepared exactly as on the CPU (``simulate.simulate_group`` makes its network, streams, state and
+record arrays), the batch is copied to the device, one launch runs every run to its end or its divergence, and
+the arrays come back into the members, which make their results as the CPU path does. A result made here names
+the device in its provenance. What the device engine does not cover yet is refused in one line, before anything
+runs: it never falls back to the CPU silently.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..config import ExperimentConfig
+from ..kernel import codes
+from ..kernel import streams as S
+
+#: threads per run: a power of two; 256 on a GPU, a few in the simulator's tests
+THREADS = 256
+
+
+def unsupported(config: ExperimentConfig) -> str | None:
+    """Why the device engine cannot run ``config`` yet (field, value, what it allows), or None."""
+    rule, task, rec = config.rule, config.task, config.recording
+    checks = [
+        (task.effector == "identity", "task.effector", task.effector,
+         "'identity' (the arms are not on the device yet)"),
+        (not config.manipulations, "manipulations", [m.kind for m in config.manipulations], "none yet"),
+        (not config.network.state_input, "network.state_input", config.network.state_input, "false yet"),
+        (not task.costs and task.effort_cost == 0.0, "task.costs / task.effort_cost", (task.costs, task.effort_cost),
+         "no movement or effort cost yet"),
+        (rule.adaptive_threshold == 0.0, "rule.adaptive_threshold", rule.adaptive_threshold, "0 yet"),
+        (rule.exploration_filter == 1.0, "rule.exploration_filter", rule.exploration_filter, "1 (no correlated "
+         "exploration) yet"),
+        (rec.n_units == 0, "recording.n_units", rec.n_units, "0 (no recorded units) yet"),
+        (not rec.checkpoints, "recording.checkpoints", rec.checkpoints, "none yet"),
+    ]
+    for ok, field, value, allowed in checks:
+        if not ok:
+            return f"{field} = {value!r} is not allowed with device='cuda': {allowed}"
+    return None
+
+
+def refusal(runs: list[dict]) -> str | None:
+    """Why the device cannot run ``runs`` (``simulate``'s arguments as dicts), in one line naming the run, or None."""
+    for i, run in enumerate(runs):
+        why = unsupported(run["config"])
+        if why:
+            return f"runs[{i}]: {why}"
+        if run.get("start") is not None:
+            return f"runs[{i}]: start = a checkpoint is not allowed with device='cuda' yet"
+    if len({run["config"].n_steps for run in runs}) > 1:
+        return "runs of one batch on the device must have the same number of steps yet"
+    return None
+
+
+def run_members(members: list, threads: int = THREADS) -> None:
+    """Run the prepared runs ``members`` (``simulate._Member``, sharing J) on the GPU to their ends, then let each
+    make its result. Every one must have passed ``refusal``."""
+    from ..kernel import device  # numba-cuda is needed only here
+
+    n_steps = members[0].config.n_steps
+    batch = _Batch(members, threads)
+    for m in members:
+        m.begin()
+    t0 = time.perf_counter()
+    batch.launch(device.kernel(threads), n_steps)
+    batch.copy_back()
+    wall = time.perf_counter() - t0
+    made_on = device_provenance()
+    for m in members:
+        m.prov.update(made_on)
+        diverged = int(m.state.scalars[codes.S_DIVERGED])
+        m.finish_at(n_steps if diverged < 0 else diverged + 1, wall)
+
+
+def device_provenance() -> dict:
+    """The device, its driver and numba-cuda's version, for a result's provenance."""
+    from importlib.metadata import version
+
+    from numba import cuda
+    from numba.cuda import config
+
+    if config.ENABLE_CUDASIM:
+        name, driver = "numba CUDA simulator", ""
+    else:  # pragma: no cover - a GPU
+        dev = cuda.get_current_device()
+        name = dev.name.decode() if isinstance(dev.name, bytes) else str(dev.name)
+        driver = ".".join(map(str, cuda.cudadrv.driver.driver.get_version()))
+    return {"device": name, "cuda_driver": driver, "numba_cuda_version": version("numba-cuda")}
+
+
+class _Batch:
+    """The members' arrays stacked along a first axis of runs, on the device."""
+
+    def __init__(self, members: list, threads: int):
+        from numba import cuda
+
+        from ..kernel import device
+
+        self.members, self.cuda = members, cuda
+        st = [m.state for m in members]
+        fx = members[0].fixed
+        self.host = dict(
+            prm=np.stack([device.pack_params(m.member[0]) for m in members]),
+            targets=np.stack([m.fixed.targets[0] for m in members]),
+            X=np.stack([s.x for s in st]), R=np.stack([s.r for s in st]), JR=np.stack([s.Jr for s in st]),
+            FB=np.stack([s.fb for s in st]), Z=np.stack([s.z for s in st]), ZE=np.stack([s.z_exp for s in st]),
+            ZM=np.stack([s.z_mst for s in st]), ZBAR=np.stack([s.zbar for s in st]),
+            HAND=np.stack([s.hand for s in st]), W_exp=np.stack([s.W_exp for s in st]),
+            W_mst=np.stack([s.W_mst for s in st]),
+            P=np.stack([s.P if s.P.size > 1 else np.zeros((s.x.size, s.x.size)) for s in st]),
+            KV=np.stack([s.k for s in st]), SC=np.stack([s.scalars for s in st]),
+            REPLAY=np.stack([s.replay for s in st]),
+            rec_error=np.stack([m.rec.error for m in members]),
+            rec_distance=np.stack([m.rec.distance for m in members]),
+            rec_z=np.stack([m.rec.z for m in members]), rec_zexp=np.stack([m.rec.z_exp for m in members]),
+            rec_hand=np.stack([m.rec.hand for m in members]), rec_nexp=np.stack([m.rec.norm_exp for m in members]),
+            rec_nmst=np.stack([m.rec.norm_mst for m in members]), rec_gate=np.stack([m.rec.gate for m in members]),
+        )
+        n = st[0].x.size
+        noise, explore = [], []
+        for m in members:
+            state, inc = S.state_of(m.streams["reservoir_noise"])
+            noise.append((S.split(state), device.jump_rows(inc, threads, n)))
+            state_e, inc_e = S.state_of(m.streams["exploration"])
+            explore.append((S.split(state_e), S.jump_table([1], inc_e)[0]))
+        self.host["noise_state"] = np.array([s for s, _ in noise], dtype=np.uint64)
+        self.host["noise_jumps"] = np.stack([j for _, j in noise])
+        self.host["explore_state"] = np.array([s for s, _ in explore], dtype=np.uint64)
+        self.host["explore_jump"] = np.stack([j for _, j in explore])
+        self.shared = (fx.J_data, fx.J_indices, fx.J_indptr, float(fx.J_unscale), fx.Q)
+        self.dev = {k: cuda.to_device(v) for k, v in self.host.items()}
+        self.threads = threads
+
+    ORDER = ("X", "R", "JR", "FB", "Z", "ZE", "ZM", "ZBAR", "HAND", "W_exp", "W_mst", "P", "KV", "SC", "REPLAY",
+             "noise_state", "noise_jumps", "explore_state", "explore_jump", "rec_error", "rec_distance", "rec_z",
+             "rec_zexp", "rec_hand", "rec_nexp", "rec_nmst", "rec_gate")
+
+    def launch(self, kernel, n_steps: int) -> None:
+        cuda = self.cuda
+        data, indices, indptr, unscale, Q = self.shared
+        kernel[len(self.members), self.threads](
+            n_steps, self.dev["prm"], cuda.to_device(data), cuda.to_device(indices), cuda.to_device(indptr),
+            unscale, cuda.to_device(Q), self.dev["targets"], *(self.dev[k] for k in self.ORDER))
+        cuda.synchronize()
+
+    def copy_back(self) -> None:
+        """The device's arrays into the members' state and record arrays (which the results are made from)."""
+        out = {k: self.dev[k].copy_to_host() for k in self.ORDER}
+        for b, m in enumerate(self.members):
+            st, rec = m.state, m.rec
+            for name, key in (("x", "X"), ("r", "R"), ("Jr", "JR"), ("fb", "FB"), ("z", "Z"), ("z_exp", "ZE"),
+                              ("z_mst", "ZM"), ("zbar", "ZBAR"), ("hand", "HAND"), ("W_exp", "W_exp"),
+                              ("W_mst", "W_mst"), ("k", "KV"), ("scalars", "SC"), ("replay", "REPLAY")):
+                getattr(st, name)[...] = out[key][b]
+            if st.P.size > 1:
+                st.P[...] = out["P"][b]
+            for name, key in (("error", "rec_error"), ("distance", "rec_distance"), ("z", "rec_z"),
+                              ("z_exp", "rec_zexp"), ("hand", "rec_hand"), ("norm_exp", "rec_nexp"),
+                              ("norm_mst", "rec_nmst"), ("gate", "rec_gate")):
+                getattr(rec, name)[...] = out[key][b]

@@ -1,0 +1,95 @@
+"""The GPU engine (``kernel.device``, ``simulation.on_device``) against the CPU loop, on tiny runs.
+
+In the default test run the kernel runs in numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, set in conftest):
+every thread a Python thread, the same kernel source. The device draws the CPU's random numbers (PCG64 streams
+jumped per thread, ``kernel.streams``), so a run agrees with the CPU's to rounding: its sums run in another order.
+"""
+
+import sys
+
+import numpy as np
+import pytest
+
+from reservoir_motor import load_experiment, simulate
+from reservoir_motor.errors import ConfigError
+from reservoir_motor.kernel import streams
+
+pytest.importorskip("numba.cuda")
+from reservoir_motor.simulation.on_device import unsupported  # noqa: E402
+from reservoir_motor.simulation.simulate import simulate_group  # noqa: E402
+
+TINY = ["network.n_neurons=20", "task.duration_ms=10", "schedule.n_train_trials=3", "schedule.n_test_trials=1",
+        "schedule.replay_lag_trials=1", "recording.record_every=1"]
+THREADS = 4  # more units than threads: every thread takes several, and the tree has two levels
+TRACES = ("z", "z_exploratory", "error", "distance", "norm_mastery", "norm_exploratory", "gate")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def quick_thread_switches():
+    """The simulator's threads meet at every barrier; Python's default 5 ms switch interval makes each meeting
+    slow. A shorter one changes no number."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(old)
+
+
+def test_device_streams_draw_numpys_numbers_from_any_offset():
+    rng = np.random.Generator(np.random.PCG64(2026))
+    state, inc = streams.state_of(rng)
+    want = rng.random(200)
+    table = streams.jump_table([1, 7, 200], inc)
+    hi, lo = streams.split(state)
+    got = []
+    for _ in range(200):
+        hi, lo = streams.affine(hi, lo, *table[0])
+        got.append(streams.to_unit(streams.output(hi, lo)))
+    assert got == list(want)
+    assert streams.to_unit(streams.output(*streams.affine(*streams.split(state), *table[1]))) == want[6]
+    assert streams.affine(*streams.split(state), *table[2]) == (hi, lo)  # 200 draws on, in one jump
+    with pytest.raises(ValueError, match="only goes forward"):
+        streams.jump(-1, inc)
+
+
+OPEN = "rule.transfer_threshold=5"  # SUPERTREX's gate opens at this size
+
+
+@pytest.mark.parametrize("name, extra", [("task1-force", ()), ("task1-rmhl", ()), ("task1-supertrex", (OPEN,)),
+                                         ("task1-supertrex", (OPEN, "schedule.test_feedback='replay'"))])
+def test_device_run_agrees_with_the_cpu(name, extra):
+    config = load_experiment(name, TINY + list(extra))
+    cpu = simulate(config, 5)
+    gpu = simulate_group([dict(config=config, seed=5)], device="cuda", threads=THREADS)[0]
+    for key in TRACES:
+        a, b = cpu.traces[key], gpu.traces[key]
+        assert np.allclose(a, b, rtol=1e-9, atol=1e-12 * max(1.0, np.abs(a).max())), key
+    for key in ("w_mastery", "w_exploratory"):
+        assert np.allclose(cpu.weights[key], gpu.weights[key], rtol=1e-9, atol=1e-15), key
+    assert gpu.deviation == pytest.approx(cpu.deviation, rel=1e-9)
+    assert gpu.provenance["device"] == "numba CUDA simulator"
+    moved = "norm_mastery" if name != "task1-rmhl" else "norm_exploratory"
+    assert cpu.traces[moved].max() > 0  # it learned: the comparison is not of zeros
+    if OPEN in extra:
+        assert cpu.traces["gate"].max() > 0.5
+
+
+def test_device_batch_of_seeds_is_each_runs_own():
+    """Runs of one batch (one network, two rules) each give what they give alone on the CPU."""
+    configs = [load_experiment("task1-force", TINY), load_experiment("task1-rmhl", TINY)]
+    gpu = simulate_group([dict(config=c, seed=5) for c in configs], device="cuda", threads=THREADS)
+    for config, result in zip(configs, gpu, strict=True):
+        assert result.deviation == pytest.approx(simulate(config, 5).deviation, rel=1e-9)
+
+
+def test_device_refuses_what_it_does_not_cover_in_one_line():
+    arm = load_experiment("task2-supertrex", TINY)
+    assert unsupported(arm).startswith("task.effector = 'arm' is not allowed with device='cuda'")
+    with pytest.raises(ConfigError, match=r"runs\[0\]: task.effector = 'arm' is not allowed"):
+        simulate(arm, 0, device="cuda")
+    saving = load_experiment("task1-supertrex", TINY + ["recording.checkpoints=[1]"])
+    with pytest.raises(ConfigError, match=r"recording.checkpoints = \(1,\) is not allowed"):
+        simulate(saving, 0, device="cuda")
+    with pytest.raises(ValueError, match="threads = 6 is not allowed: must be a power of two"):
+        simulate_group([dict(config=load_experiment("task1-force", TINY), seed=0)], device="cuda", threads=6)
+    with pytest.raises(ValueError, match="device = 'gpu' is not allowed: must be 'cpu' or 'cuda'"):
+        simulate(load_experiment("task1-force", TINY), 0, device="gpu")
