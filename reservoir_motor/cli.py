@@ -24,10 +24,19 @@ def _cmd_run(args) -> int:
         raise ConfigError(f"--period {args.period} is not allowed without --from RESULT.h5 (the file to continue)")
     if args.checkpoint_every is not None:
         check_every(args.checkpoint_every)
+        if args.device == "cuda":
+            raise ConfigError("--checkpoint-every is not allowed with --device cuda yet (the engine writes no "
+                              "checkpoints)")
     config = load_experiment(args.experiment, args.set)
     start = load_checkpoint(args.from_, args.period) if args.from_ else None
     seed = args.seed if args.seed is not None else (start.seed if start is not None else 0)
     check_memory([config])  # before the bar is drawn (simulate checks again, for every caller)
+    if args.device == "cuda":
+        from .simulation.on_device import refusal
+
+        why = refusal([dict(config=config, seed=seed, start=start)])
+        if why:
+            raise ConfigError(why)
     bar = RunProgress(f"{config.name} seed {seed}", disable=args.quiet)
     if args.checkpoint_every is not None:
         out = result_path(args.out, result_filename(config, seed, continued_from(start) if start else None))
@@ -35,7 +44,7 @@ def _cmd_run(args) -> int:
                                      announce=None if args.quiet or args.json else _stderr)
         bar.close()
     else:
-        result = simulate(config, seed, start=start, progress=bar)
+        result = simulate(config, seed, start=start, progress=bar, device=args.device)
         bar.close()
         path = result.save(Path(args.out))
     m = result.metrics
@@ -302,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", action="store_true", help="also write the run figure next to the result")
     p.add_argument("--json", action="store_true", help="print one JSON line with the summary on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="simulate on the CPU (default) or on a GPU (the extra `cuda`; docs/gpu.md says what it covers)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("list", help="list the bundled experiments")

@@ -43,8 +43,25 @@ def unsupported(config: ExperimentConfig) -> str | None:
     return None
 
 
+def unavailable() -> str | None:
+    """Why no GPU can run here, in one line, or None (a CUDA GPU, or numba's CUDA simulator when
+    ``NUMBA_ENABLE_CUDASIM=1``)."""
+    try:
+        from numba import cuda
+        from numba.cuda import config
+    except ImportError:
+        return "device='cuda' needs numba-cuda: pip install 'reservoir-motor[cuda]'"
+    if not config.ENABLE_CUDASIM and not cuda.is_available():
+        return ("device='cuda' is not allowed here: numba finds no CUDA GPU and driver "
+                "(NUMBA_ENABLE_CUDASIM=1 runs numba's CUDA simulator instead: slow, for tests)")
+    return None
+
+
 def refusal(runs: list[dict]) -> str | None:
     """Why the device cannot run ``runs`` (``simulate``'s arguments as dicts), in one line naming the run, or None."""
+    why = unavailable()
+    if why:
+        return why
     for i, run in enumerate(runs):
         why = unsupported(run["config"])
         if why:

@@ -25,6 +25,8 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 #: What ``provenance()`` records, with the time the file was made.
 PROVENANCE_KEYS = ("package_version", "git_commit", "python_version", "numpy_version", "numba_version",
                    "h5py_version", "cpu", "cpu_model", "created_utc")
+#: What a run made on a GPU records of it (``simulation.on_device``); absent in a CPU run's file.
+DEVICE_KEYS = ("device", "cuda_driver", "numba_cuda_version")
 #: What a run continued from a checkpoint records of its source (``simulation.continuation.origin``).
 ORIGIN_KEYS = ("continued_from_file", "continued_from_digest", "continued_from_period", "continued_from_experiment",
                "continued_from_config_toml")
@@ -105,7 +107,7 @@ def provenance() -> dict:
 
 def read_provenance(attrs) -> dict:
     """The provenance among a file's root attributes (strings; the periods as integers)."""
-    prov = {k: str(attrs[k]) for k in (*PROVENANCE_KEYS, *ORIGIN_KEYS, "shared_prefix_from")
+    prov = {k: str(attrs[k]) for k in (*PROVENANCE_KEYS, *DEVICE_KEYS, *ORIGIN_KEYS, "shared_prefix_from")
             if k in attrs and k not in PERIOD_KEYS}
     prov.update({k: int(attrs[k]) for k in PERIOD_KEYS if k in attrs})
     return prov

@@ -93,3 +93,32 @@ def test_device_refuses_what_it_does_not_cover_in_one_line():
         simulate_group([dict(config=load_experiment("task1-force", TINY), seed=0)], device="cuda", threads=6)
     with pytest.raises(ValueError, match="device = 'gpu' is not allowed: must be 'cpu' or 'cuda'"):
         simulate(load_experiment("task1-force", TINY), 0, device="gpu")
+
+
+def test_device_without_a_gpu_is_refused_in_one_line(tmp_path):
+    """Outside the simulator, on a machine without a CUDA GPU (CI, this project's machines), --device cuda stops with
+    one line and status 2 before anything runs."""
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi"):
+        pytest.skip("this machine has a GPU")
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
+    proc = subprocess.run([sys.executable, "-m", "reservoir_motor.cli", "run", "task1-force", "--device", "cuda",
+                           "--out", str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == ["reservoir-motor: error: device='cuda' is not allowed here: numba "
+                                                "finds no CUDA GPU and driver (NUMBA_ENABLE_CUDASIM=1 runs numba's "
+                                                "CUDA simulator instead: slow, for tests)"]
+    assert not list(tmp_path.iterdir())
+
+
+def test_device_result_file_reads_like_any_other(tmp_path):
+    from reservoir_motor import load_result
+
+    config = load_experiment("task1-force", TINY)
+    result = simulate_group([dict(config=config, seed=1)], device="cuda", threads=THREADS)[0]
+    back = load_result(result.save(tmp_path))
+    assert back.provenance["device"] == "numba CUDA simulator" and back.provenance["numba_cuda_version"]
+    assert np.array_equal(back.traces["z"], result.traces["z"]) and back.deviation == result.deviation
