@@ -11,7 +11,9 @@ do; they are within a few ulp of the true value (``tests/test_elementary.py`` ch
 
 ``sin``, ``cos``, ``exp``, ``log`` and ``pow`` have no branches: the same source runs on numpy arrays (the
 targets, the plants' drawing code, the plain-numpy reference) and on scalars inside the compiled loop, which
-compiles it with numba (``kernel.loop`` registers these functions); the two give equal bits. ``atan``, ``atan2``
+compiles it with numba (``kernel.loop`` registers these functions); the two give equal bits. They reach numpy
+only through four exact primitives (``floor``, ``ldexp``, ``frexp``, ``sqrt``), which each compiled target
+supplies its own way (``kernel.loop`` for the CPU, ``kernel.device`` for the GPU). ``atan``, ``atan2``
 and ``acos`` are scalar Python, used before a run (the dynamical arm's initial posture). The polynomials and
 the reductions are those of fdlibm (Sun Microsystems, 1993), the C library that Java's StrictMath specifies
 for the same reason.
@@ -41,10 +43,30 @@ _C1, _C2, _C3 = 4.16666666666666019037e-02, -1.38888888888741095749e-03, 2.48015
 _C4, _C5, _C6 = -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.13596475577881948265e-11
 
 
+def floor(x):
+    """The largest integer <= x, as a float (or an array of them)."""
+    return np.floor(x)
+
+
+def ldexp(y, k):
+    """y 2**k for k a float that holds an integer: exact."""
+    return np.ldexp(y, np.int64(k))
+
+
+def frexp(x):
+    """(m, e) with x = m 2**e and m in [0.5, 1), of a float or an array: exact."""
+    return np.frexp(x)
+
+
+def sqrt(x):
+    """The square root, IEEE (rounded once), of a float or an array."""
+    return np.sqrt(x)
+
+
 def _quadrant_sin(x, shift):
     """sin(x + shift pi / 2) for shift 0 or 1: reduce x by multiples k of pi / 2, evaluate both kernels on the
     remainder and pick by the quadrant (k + shift) mod 4 with exact arithmetic (times 0 or +-1), not a branch."""
-    k = np.floor(x * _TWO_OVER_PI + 0.5)
+    k = floor(x * _TWO_OVER_PI + 0.5)
     r = (((x - k * _PIO2_1) - k * _PIO2_2) - k * _PIO2_3) - k * _PIO2_3T
     z = r * r
     s = r + (z * r) * (_S1 + z * (_S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))))
@@ -52,8 +74,8 @@ def _quadrant_sin(x, shift):
     w = 1.0 - hz
     c = w + (((1.0 - w) - hz) + (z * z) * (_C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6))))))
     n = k + shift
-    n = n - 4.0 * np.floor(n * 0.25)  # 0, 1, 2 or 3
-    half = np.floor(n * 0.5)          # 0 for quadrants 0 and 1, 1 for 2 and 3: the sign
+    n = n - 4.0 * floor(n * 0.25)  # 0, 1, 2 or 3
+    half = floor(n * 0.5)             # 0 for quadrants 0 and 1, 1 for 2 and 3: the sign
     odd = n - 2.0 * half              # 1 for quadrants 1 and 3: cos of the remainder, not sin
     return (1.0 - 2.0 * half) * (s * (1.0 - odd) + c * odd)
 
@@ -83,26 +105,20 @@ _SQRT_HALF = 7.07106781186547524401e-01
 
 def exp(x):
     """e**x of a float or an array."""
-    k = np.floor(x * _INV_LN2 + 0.5)
+    k = floor(x * _INV_LN2 + 0.5)
     hi = x - k * _LN2_HI
     lo = k * _LN2_LO
     r = hi - lo
     t = r * r
     c = r - t * (_P1 + t * (_P2 + t * (_P3 + t * (_P4 + t * _P5))))
     y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
-    return np.ldexp(y, np.int64(k))  # times 2**k: exact
-
-
-def frexp(x):
-    """(m, e) with x = m 2**e and m in [0.5, 1), of a float or an array. The compiled loop replaces this by
-    ``math.frexp`` (``kernel.loop``): numba has no ``np.frexp``; both split x exactly."""
-    return np.frexp(x)
+    return ldexp(y, k)  # times 2**k: exact
 
 
 def log(x):
     """Natural logarithm of a positive float or array."""
     m, e = frexp(x)
-    below = np.floor(_SQRT_HALF / m)     # 1 where m < sqrt(1/2): take m in [sqrt(1/2), sqrt(2)) instead
+    below = floor(_SQRT_HALF / m)        # 1 where m < sqrt(1/2): take m in [sqrt(1/2), sqrt(2)) instead
     f = m * (1.0 + below) - 1.0          # exact: doubling, then Sterbenz
     k = e - below
     s = f / (2.0 + f)
@@ -110,7 +126,7 @@ def log(x):
     w = z * z
     big = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7))) + w * (_LG2 + w * (_LG4 + w * _LG6))
     hfsq = 0.5 * f * f
-    nan_if_negative = np.sqrt(x) * 0.0
+    nan_if_negative = sqrt(x) * 0.0
     return k * _LN2_HI - ((hfsq - (s * (hfsq + big) + k * _LN2_LO)) - f) + nan_if_negative
 
 

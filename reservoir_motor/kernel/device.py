@@ -54,8 +54,10 @@ if SIMULATED:
     def _fma(a, b, c):
         """a * b + c rounded once (the simulator runs Python: exact rational arithmetic, then one rounding)."""
         return float(Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)))
-else:  # pragma: no cover - a GPU
-    _fma = cuda.fma
+else:  # pragma: no cover - a GPU: the device's fused multiply-add, rounded once (IEEE)
+    @cuda.jit(device=True)
+    def _fma(a, b, c):
+        return cuda.fma(a, b, c)
 
 
 def _for_device(func, **names):
@@ -66,8 +68,22 @@ def _for_device(func, **names):
                                                       func.__closure__))
 
 
+# ``elementary`` on the device: its sources, with the device's exact primitives
+_primitives = dict(floor=cuda.jit(device=True)(lambda x: float(math.floor(x))),
+                   ldexp=cuda.jit(device=True)(lambda y, k: math.ldexp(y, int(k))),
+                   frexp=cuda.jit(device=True)(lambda x: math.frexp(x)),
+                   sqrt=cuda.jit(device=True)(lambda x: math.sqrt(x)))
+_exp = _for_device(elementary.exp, **_primitives)
+_log = _for_device(elementary.log, **_primitives)
+_pow = _for_device(elementary.pow, exp=_exp, log=_log)
+
+# the streams' uint64 arithmetic (``kernel.streams``) on the device
+_affine = _for_device(streams.affine, mul_hi=_for_device(streams.mul_hi))
+_output = _for_device(streams.output)
+_to_unit = _for_device(streams.to_unit)
+
 tanh = _for_device(K.tanh)
-_power = _for_device(K._power)
+_power = _for_device(K._power, _elementary_pow=_pow)
 phi = _for_device(K._phi, _power=_power)
 
 # Params, packed as float64 in this order (``pack_params``)
@@ -142,7 +158,7 @@ def make_kernel(threads: int):
             # the Euler step, the rates and their noise: unit j takes draw j of the step
             nh, nl = noise_state[b, 0], noise_state[b, 1]
             jt = noise_jumps[b, 2 + t]
-            dh, dl = streams.affine(nh, nl, jt[0], jt[1], jt[2], jt[3])
+            dh, dl = _affine(nh, nl, jt[0], jt[1], jt[2], jt[3])
             js = noise_jumps[b, STRIDE_ROW]
             for j in range(t, n, threads):
                 drive = jr[j]
@@ -151,12 +167,12 @@ def make_kernel(threads: int):
                 x[j] = _fma(p[DT_TAU], drive - x[j], x[j])
                 r[j] = tanh(x[j])
                 if training and p[NOISE] > 0.0:
-                    r[j] += -p[NOISE] + 2.0 * p[NOISE] * streams.to_unit(streams.output(dh, dl))
-                    dh, dl = streams.affine(dh, dl, js[0], js[1], js[2], js[3])
+                    r[j] += -p[NOISE] + 2.0 * p[NOISE] * _to_unit(_output(dh, dl))
+                    dh, dl = _affine(dh, dl, js[0], js[1], js[2], js[3])
             cuda.syncthreads()
             if t == 0 and training and p[NOISE] > 0.0:
                 jn = noise_jumps[b, STEP_ROW]
-                noise_state[b, 0], noise_state[b, 1] = streams.affine(nh, nl, jn[0], jn[1], jn[2], jn[3])
+                noise_state[b, 0], noise_state[b, 1] = _affine(nh, nl, jn[0], jn[1], jn[2], jn[3])
             # readouts
             for o in range(n_out):
                 part_m = 0.0
@@ -172,11 +188,11 @@ def make_kernel(threads: int):
                     if p[HAS_EXP] > 0.0:
                         xi = 0.0
                         if training:
-                            eh, el = streams.affine(explore_state[b, 0], explore_state[b, 1], explore_jump[b, 0],
+                            eh, el = _affine(explore_state[b, 0], explore_state[b, 1], explore_jump[b, 0],
                                                     explore_jump[b, 1], explore_jump[b, 2], explore_jump[b, 3])
                             explore_state[b, 0], explore_state[b, 1] = eh, el
                             beta = sc[S_BETA]
-                            xi = -beta + 2.0 * beta * streams.to_unit(streams.output(eh, el))
+                            xi = -beta + 2.0 * beta * _to_unit(_output(eh, el))
                         if training or p[EXP_IN_TEST] > 0.0:
                             ze_o = dot_e + xi
                     zm[o] = zm_o

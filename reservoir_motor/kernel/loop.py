@@ -125,11 +125,16 @@ def _compiled_as(func, impl):
     overload(func, jit_options=JIT, strict=False)(lambda *args: impl)
 
 
-# ``elementary``: the same source on numpy arrays and, compiled, on the loop's scalars; numba has no np.frexp
+# ``elementary``: the same source on numpy arrays and, compiled, on the loop's scalars, with its primitives as numba
+# has them for scalars (no np.frexp: math.frexp splits the same way)
 for _func in (elementary._quadrant_sin, elementary.sin, elementary.cos, elementary.exp, elementary.log,
               elementary.pow):
     _compiled_as(_func, _func)
+_compiled_as(elementary.floor, lambda x: np.floor(x))
+_compiled_as(elementary.ldexp, lambda y, k: np.ldexp(y, np.int64(k)))
 _compiled_as(elementary.frexp, lambda x: math.frexp(x))
+_compiled_as(elementary.sqrt, lambda x: np.sqrt(x))
+_elementary_pow = elementary.pow  # a name of this module: ``kernel.device`` binds it to the device's pow
 
 
 Params = namedtuple("Params", [
@@ -460,7 +465,7 @@ def _frobenius(W):
 @njit(**STAGE)
 def _power(x, y):
     """x**y for x >= 0 and y > 0: ``elementary.pow``, and 0 for x = 0."""
-    return 0.0 if x == 0.0 else elementary.pow(x, y)
+    return 0.0 if x == 0.0 else _elementary_pow(x, y)
 
 
 @njit(**STAGE)

@@ -79,7 +79,7 @@ def run_members(members: list, threads: int = THREADS) -> None:
     from ..kernel import device  # numba-cuda is needed only here
 
     n_steps = members[0].config.n_steps
-    batch = _Batch(members, threads)
+    batch = Batch(members, threads)
     for m in members:
         m.begin()
     t0 = time.perf_counter()
@@ -109,15 +109,13 @@ def device_provenance() -> dict:
     return {"device": name, "cuda_driver": driver, "numba_cuda_version": version("numba-cuda")}
 
 
-class _Batch:
-    """The members' arrays stacked along a first axis of runs, on the device."""
+class Batch:
+    """The members' arrays stacked along a first axis of runs (``host``), and their copies on the device."""
 
     def __init__(self, members: list, threads: int):
-        from numba import cuda
-
         from ..kernel import device
 
-        self.members, self.cuda = members, cuda
+        self.members = members
         st = [m.state for m in members]
         fx = members[0].fixed
         self.host = dict(
@@ -149,19 +147,25 @@ class _Batch:
         self.host["explore_state"] = np.array([s for s, _ in explore], dtype=np.uint64)
         self.host["explore_jump"] = np.stack([j for _, j in explore])
         self.shared = (fx.J_data, fx.J_indices, fx.J_indptr, float(fx.J_unscale), fx.Q)
-        self.dev = {k: cuda.to_device(v) for k, v in self.host.items()}
         self.threads = threads
+        self.dev = None
 
     ORDER = ("X", "R", "JR", "FB", "Z", "ZE", "ZM", "ZBAR", "HAND", "W_exp", "W_mst", "P", "KV", "SC", "REPLAY",
              "noise_state", "noise_jumps", "explore_state", "explore_jump", "rec_error", "rec_distance", "rec_z",
              "rec_zexp", "rec_hand", "rec_nexp", "rec_nmst", "rec_gate")
 
-    def launch(self, kernel, n_steps: int) -> None:
-        cuda = self.cuda
+    def arguments(self, n_steps: int, arrays: dict) -> tuple:
+        """The kernel's arguments in its order, taking the per-run arrays from ``arrays`` (host or device)."""
         data, indices, indptr, unscale, Q = self.shared
-        kernel[len(self.members), self.threads](
-            n_steps, self.dev["prm"], cuda.to_device(data), cuda.to_device(indices), cuda.to_device(indptr),
-            unscale, cuda.to_device(Q), self.dev["targets"], *(self.dev[k] for k in self.ORDER))
+        return (n_steps, arrays["prm"], data, indices, indptr, unscale, Q, arrays["targets"],
+                *(arrays[k] for k in self.ORDER))
+
+    def launch(self, kernel, n_steps: int) -> None:
+        from numba import cuda
+
+        self.dev = {k: cuda.to_device(v) for k, v in self.host.items()}
+        args = [cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in self.arguments(n_steps, self.dev)]
+        kernel[len(self.members), self.threads](*args)
         cuda.synchronize()
 
     def copy_back(self) -> None:
