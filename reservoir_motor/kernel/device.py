@@ -4,7 +4,8 @@ A block of ``threads`` threads runs one run from its first step to its last (or 
 kernel; the runs of a batch share J. The N-wide stages are split over the block's threads (thread t takes units
 t, t + threads, ...): J r in fixed point (integer sums, the CPU's numbers exactly), the Euler step and the rates,
 the readouts and the norms (a sum per thread, then a tree over the block in shared memory, which numba's CUDA
-simulator can run: it has no warp shuffles), the exploratory update, k = P r and the rank-1 update of P. The
+simulator can run: it has no warp shuffles), the exploratory update, and RLS's one pass over P, which applies the
+previous step's pending rank-1 update while it sums k = P r (``kernel.loop``'s scheme, by columns here). The
 scalar stages (the error, its filters, the reward, the gate, the feedback) run on thread 0 between barriers.
 
 The rates' noise and the exploration are the CPU's draws: each run's two PCG64 streams (``kernel.streams``)
@@ -44,6 +45,7 @@ from .codes import (  # noqa: E402
     S_EBAR,
     S_GATE,
     S_M,
+    S_PEND_C,
     TEACHER_FILTERED,
     TEACHER_TARGET,
 )
@@ -133,7 +135,7 @@ def make_kernel(threads: int):
 
     @cuda.jit
     def run_batch(n_steps, prm, J_data, J_indices, J_indptr, J_unscale, Q, targets,
-                  X, R, JR, FB, Z, ZE, ZM, ZBAR, HAND, W_exp, W_mst, P, KV, SC, REPLAY,
+                  X, R, JR, FB, Z, ZE, ZM, ZBAR, HAND, W_exp, W_mst, P, KV, PEND, SC, REPLAY,
                   noise_state, noise_jumps, explore_state, explore_jump,
                   rec_error, rec_distance, rec_z, rec_zexp, rec_hand, rec_nexp, rec_nmst, rec_gate):
         b = cuda.blockIdx.x
@@ -142,7 +144,7 @@ def make_kernel(threads: int):
         p = prm[b]
         x, r, jr, fb, k = X[b], R[b], JR[b], FB[b], KV[b]
         z, ze, zm, zbar, hand, sc = Z[b], ZE[b], ZM[b], ZBAR[b], HAND[b], SC[b]
-        wexp, wmst, pm, replay = W_exp[b], W_mst[b], P[b], REPLAY[b]
+        wexp, wmst, pm, pend, replay = W_exp[b], W_mst[b], P[b], PEND[b], REPLAY[b]
         n, n_out = x.size, z.size
         n_train, n_period = int(p[N_TRAIN]), int(p[N_PERIOD])
         for s in range(n_steps):
@@ -239,11 +241,17 @@ def make_kernel(threads: int):
                     for j in range(t, n, threads):
                         wexp[o, j] = _fma(c_o, r[j], wexp[o, j])
             if gate > 0.0:  # RLS: k = P r, c = 1 / (1 + r.k), W += step k, P -= gate c k k^T
+                # One pass over P applies the previous RLS step's pending update and sums k = P r, as on the CPU.
+                # P is symmetric: thread i takes column i, so that at each j the threads touch adjacent entries.
+                pend_c = sc[S_PEND_C]
                 part = 0.0
                 for i in range(t, n, threads):
+                    ci = pend_c * pend[i]
                     ki = 0.0
                     for j in range(n):
-                        ki = _fma(pm[i, j], r[j], ki)
+                        pji = _fma(-ci, pend[j], pm[j, i])
+                        pm[j, i] = pji
+                        ki = _fma(pji, r[j], ki)
                     k[i] = ki
                     part = _fma(r[i], ki, part)
                 c = 1.0 / (1.0 + block_sum(buf, t, part))
@@ -258,11 +266,10 @@ def make_kernel(threads: int):
                         wmst[o, j] = _fma(step, k[j], wmst[o, j])
                         if p[MOVES] > 0.0:
                             wexp[o, j] = _fma(-step, k[j], wexp[o, j])
-                pc = gate * c
-                for i in range(t, n, threads):
-                    ci = pc * k[i]
-                    for j in range(n):
-                        pm[i, j] = _fma(-ci, k[j], pm[i, j])
+                for i in range(t, n, threads):  # P -= gate c k k^T waits for the next pass
+                    pend[i] = k[i]
+                if t == 0:
+                    sc[S_PEND_C] = gate * c
             cuda.syncthreads()
             if t == 0:  # the feedback of the next step
                 lag = s % int(p[REPLAY_LAG])

@@ -127,7 +127,7 @@ class Batch:
             HAND=np.stack([s.hand for s in st]), W_exp=np.stack([s.W_exp for s in st]),
             W_mst=np.stack([s.W_mst for s in st]),
             P=np.stack([s.P if s.P.size > 1 else np.zeros((s.x.size, s.x.size)) for s in st]),
-            KV=np.stack([s.k for s in st]), SC=np.stack([s.scalars for s in st]),
+            KV=np.stack([s.k for s in st]), PEND=np.stack([s.pend_k for s in st]), SC=np.stack([s.scalars for s in st]),
             REPLAY=np.stack([s.replay for s in st]),
             rec_error=np.stack([m.rec.error for m in members]),
             rec_distance=np.stack([m.rec.distance for m in members]),
@@ -150,7 +150,8 @@ class Batch:
         self.threads = threads
         self.dev = None
 
-    ORDER = ("X", "R", "JR", "FB", "Z", "ZE", "ZM", "ZBAR", "HAND", "W_exp", "W_mst", "P", "KV", "SC", "REPLAY",
+    ORDER = ("X", "R", "JR", "FB", "Z", "ZE", "ZM", "ZBAR", "HAND", "W_exp", "W_mst", "P", "KV", "PEND", "SC",
+             "REPLAY",
              "noise_state", "noise_jumps", "explore_state", "explore_jump", "rec_error", "rec_distance", "rec_z",
              "rec_zexp", "rec_hand", "rec_nexp", "rec_nmst", "rec_gate")
 
@@ -175,7 +176,8 @@ class Batch:
             st, rec = m.state, m.rec
             for name, key in (("x", "X"), ("r", "R"), ("Jr", "JR"), ("fb", "FB"), ("z", "Z"), ("z_exp", "ZE"),
                               ("z_mst", "ZM"), ("zbar", "ZBAR"), ("hand", "HAND"), ("W_exp", "W_exp"),
-                              ("W_mst", "W_mst"), ("k", "KV"), ("scalars", "SC"), ("replay", "REPLAY")):
+                              ("W_mst", "W_mst"), ("k", "KV"), ("pend_k", "PEND"), ("scalars", "SC"),
+                              ("replay", "REPLAY")):
                 getattr(st, name)[...] = out[key][b]
             if st.P.size > 1:
                 st.P[...] = out["P"][b]
