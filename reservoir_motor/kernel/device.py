@@ -1,8 +1,10 @@
 """The time loop on a GPU (numba-cuda): one thread block per run, every run of a batch in one launch.
 
 A block of ``threads`` threads runs one run from its first step to its last (or its divergence) inside the
-kernel; the runs of a batch share J. The N-wide stages are split over the block's threads (thread t takes units
-t, t + threads, ...): J r in fixed point (integer sums, the CPU's numbers exactly), the Euler step and the rates,
+kernel; each run has its own network (a batch is any mix of seeds, rules and conditions): the runs' J are laid
+end to end, each run's rows pointing into them, so that runs that share a network share its entries. The
+N-wide stages are split over the block's threads (thread t takes units t, t + threads, ...): J r in fixed point
+(integer sums, the CPU's numbers exactly), the Euler step and the rates,
 the readouts and the norms (a sum per thread, then a tree over the block in shared memory, which numba's CUDA
 simulator can run: it has no warp shuffles), the exploratory update, and RLS's one pass over P, which applies the
 previous step's pending rank-1 update while it sums k = P r (``kernel.loop``'s scheme, by columns here). The
@@ -134,7 +136,7 @@ def make_kernel(threads: int):
         return total
 
     @cuda.jit
-    def run_batch(n_steps, prm, J_data, J_indices, J_indptr, J_unscale, Q, targets,
+    def run_batch(n_steps, prm, J_data, J_indices, J_indptr, J_unscale, QS, targets,
                   X, R, JR, FB, Z, ZE, ZM, ZBAR, HAND, W_exp, W_mst, P, KV, PEND, SC, REPLAY,
                   noise_state, noise_jumps, explore_state, explore_jump,
                   rec_error, rec_distance, rec_z, rec_zexp, rec_hand, rec_nexp, rec_nmst, rec_gate):
@@ -142,6 +144,7 @@ def make_kernel(threads: int):
         t = cuda.threadIdx.x
         buf = cuda.shared.array(threads, np.float64)
         p = prm[b]
+        indptr, unscale, Q = J_indptr[b], J_unscale[b], QS[b]  # this run's network: rows into the shared arrays
         x, r, jr, fb, k = X[b], R[b], JR[b], FB[b], KV[b]
         z, ze, zm, zbar, hand, sc = Z[b], ZE[b], ZM[b], ZBAR[b], HAND[b], SC[b]
         wexp, wmst, pm, pend, replay = W_exp[b], W_mst[b], P[b], PEND[b], REPLAY[b]
@@ -153,9 +156,9 @@ def make_kernel(threads: int):
             # J r of the previous step's rates, exact (integer sums); every thread then reads the old rates
             for i in range(t, n, threads):
                 acc = 0
-                for q in range(J_indptr[i], J_indptr[i + 1]):
+                for q in range(indptr[i], indptr[i + 1]):
                     acc += int(J_data[q] * r[J_indices[q]])
-                jr[i] = acc * J_unscale
+                jr[i] = acc * unscale
             cuda.syncthreads()
             # the Euler step, the rates and their noise: unit j takes draw j of the step
             nh, nl = noise_state[b, 0], noise_state[b, 1]

@@ -1,4 +1,4 @@
-"""Runs on a GPU: runs that share a network, each a thread block of one launch (``kernel.device``).
+"""Runs on a GPU: any batch of runs, each a thread block of one launch (``kernel.device``).
 
 Each run is prepared exactly as on the CPU (``simulate.simulate_group`` makes its network, streams, state and
 record arrays), the batch is copied to the device, one launch runs every run to its end or its divergence, and
@@ -117,7 +117,6 @@ class Batch:
 
         self.members = members
         st = [m.state for m in members]
-        fx = members[0].fixed
         self.host = dict(
             prm=np.stack([device.pack_params(m.member[0]) for m in members]),
             targets=np.stack([m.fixed.targets[0] for m in members]),
@@ -146,7 +145,20 @@ class Batch:
         self.host["noise_jumps"] = np.stack([j for _, j in noise])
         self.host["explore_state"] = np.array([s for s, _ in explore], dtype=np.uint64)
         self.host["explore_jump"] = np.stack([j for _, j in explore])
-        self.shared = (fx.J_data, fx.J_indices, fx.J_indptr, float(fx.J_unscale), fx.Q)
+        # the runs' J end to end, once per distinct network; each run's row pointers offset into them
+        data, indices, indptr, seen = [], [], [], {}
+        offset = 0
+        for m in members:
+            f = m.fixed
+            key = (f.J_data.tobytes(), f.J_indices.tobytes(), f.J_indptr.tobytes())
+            if key not in seen:
+                seen[key] = offset
+                data.append(f.J_data)
+                indices.append(f.J_indices)
+                offset += f.J_data.size
+            indptr.append(f.J_indptr + np.uint64(seen[key]))
+        self.shared = (np.concatenate(data), np.concatenate(indices), np.stack(indptr),
+                       np.array([float(m.fixed.J_unscale) for m in members]), np.stack([m.fixed.Q for m in members]))
         self.threads = threads
         self.dev = None
 

@@ -240,7 +240,8 @@ def simulate_group(runs: list[dict], device: str = "cpu", threads: int | None = 
     A result's ``wall_s`` runs from its preparation to its end, the others' steps included.
 
     With ``device="cuda"`` the runs are one batch of the GPU engine (``simulation.on_device``, blocks of
-    ``threads`` threads); what it does not cover yet is refused with ``ConfigError`` before anything runs.
+    ``threads`` threads), each with its own network; what it does not cover yet is refused with ``ConfigError``
+    before anything runs.
     """
     if device not in ("cpu", "cuda"):
         raise ValueError(f"device = {device!r} is not allowed: must be 'cpu' or 'cuda'")
@@ -254,15 +255,15 @@ def simulate_group(runs: list[dict], device: str = "cpu", threads: int | None = 
         if why:
             raise ConfigError(why)
     members = [_Member(**run) for run in runs]
+    if device == "cuda":  # each run brings its own network
+        on_device.run_members(members, threads or on_device.THREADS)
+        return [m.result for m in members]
     first = members[0]
     for i, m in enumerate(members[1:], 1):
         same_j = all(np.array_equal(a, b) for a, b in zip(m.fixed[:4], first.fixed[:4], strict=True))
         if m.loop is not first.loop or not same_j:
             raise ValueError(f"runs[{i}] ({m.config.name}, seed {m.seed}) does not share the network and plant of "
                              f"runs[0] ({first.config.name}, seed {first.seed}): they cannot run in lockstep")
-    if device == "cuda":
-        on_device.run_members(members, threads or on_device.THREADS)
-        return [m.result for m in members]
     shared = _shared(first.fixed, len(members))
     packed = K.List([m.member for m in members]) if not K.config.DISABLE_JIT else [m.member for m in members]
     s_now = np.array([m.step for m in members], dtype=np.int64)

@@ -73,12 +73,15 @@ def test_device_run_agrees_with_the_cpu(name, extra):
         assert cpu.traces["gate"].max() > 0.5
 
 
-def test_device_batch_of_seeds_is_each_runs_own():
-    """Runs of one batch (one network, two rules) each give what they give alone on the CPU."""
-    configs = [load_experiment("task1-force", TINY), load_experiment("task1-rmhl", TINY)]
-    gpu = simulate_group([dict(config=c, seed=5) for c in configs], device="cuda", threads=THREADS)
-    for config, result in zip(configs, gpu, strict=True):
-        assert result.deviation == pytest.approx(simulate(config, 5).deviation, rel=1e-9)
+def test_device_batch_of_seeds_and_rules_is_each_runs_own():
+    """Runs of one batch (two networks, two rules, three runs) each give what they give alone on the
+    CPU."""
+    runs = [(load_experiment("task1-force", TINY), 5), (load_experiment("task1-rmhl", TINY), 5),
+            (load_experiment("task1-force", TINY), 6)]
+    gpu = simulate_group([dict(config=c, seed=s) for c, s in runs], device="cuda", threads=THREADS)
+    for (config, seed), result in zip(runs, gpu, strict=True):
+        assert result.deviation == pytest.approx(simulate(config, seed).deviation, rel=1e-9)
+    assert gpu[0].deviation != gpu[2].deviation
 
 
 def test_device_refuses_what_it_does_not_cover_in_one_line():
