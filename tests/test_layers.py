@@ -6,6 +6,8 @@ as much as one at the top of a file.
 """
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,3 +136,19 @@ def test_layers_the_configuration_imports_neither_numba_nor_gymnasium():
         names = {a.name.split(".")[0] for n in nodes if isinstance(n, ast.Import) for a in n.names}
         names |= {(n.module or "").split(".")[0] for n in nodes if isinstance(n, ast.ImportFrom) and not n.level}
         assert not names & {"numba", "gymnasium"}, module
+
+
+def test_layers_only_the_gpu_modules_import_numba_cuda():
+    """numba-cuda is an extra: the GPU's loop and its host side import it (the latter inside its functions), and
+    importing the package does not."""
+    users = set()
+    for module, path in MODULES.items():
+        for n in ast.walk(ast.parse(path.read_text())):
+            if isinstance(n, ast.ImportFrom) and n.module == "numba" and any(a.name == "cuda" for a in n.names):
+                users.add(module)
+            if isinstance(n, (ast.Import, ast.ImportFrom)) and "numba.cuda" in (
+                    [a.name for a in n.names] if isinstance(n, ast.Import) else [n.module or ""]):
+                users.add(module)
+    assert users == {"reservoir_motor.kernel.device", "reservoir_motor.simulation.on_device"}
+    code = "import sys, reservoir_motor; print('numba.cuda' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"

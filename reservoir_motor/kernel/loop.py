@@ -1,8 +1,8 @@
 """The compiled time loop: every step of a run, training and test, inside numba.
 
-This is the only module that imports numba (its codes are ``kernel.codes``). ``run_group`` advances runs that
-share J in lockstep (a single run is the group of one); the caller cuts a run into a few chunks only to report
-progress. All state lives in the arrays of ``State``, so chunked and unchunked runs are bit-identical.
+This is the only module that imports numba for the CPU (its codes are ``kernel.codes``; the GPU's loop is
+``kernel.device``). ``run_group`` advances runs that share J in lockstep (a single run is the group of one); the
+caller cuts a run into a few chunks only to report progress. All state lives in the arrays of ``State``, so chunked and unchunked runs are bit-identical.
 
 Symbols (spec sections 2-5)
 ---------------------------
