@@ -18,7 +18,8 @@ eight lanes, so a run agrees with the CPU's to rounding, carried on by the chaot
 relative on tiny runs in the simulator, ``tests/kernel/test_device.py``).
 
 What it covers: FORCE, RMHL and SUPERTREX (every teacher, gate and transfer) on plants without a state
-(identity), with any test feedback, ``rls_every`` and recording interval. ``simulation.on_device`` refuses the
+(identity), with any test feedback, ``rls_every``, recording interval and manipulation (``active_manipulations``,
+the CPU's source). ``simulation.on_device`` refuses the
 rest in one line.
 """
 
@@ -48,6 +49,12 @@ from .codes import (  # noqa: E402
     S_GATE,
     S_M,
     S_PEND_C,
+    SLOT_BLOCK_TRANSFER,
+    SLOT_CURVE,
+    SLOT_DOPAMINE,
+    SLOT_EXPLORATION_GAIN,
+    SLOT_LESION,
+    SLOT_REWARD_BIAS,
     TEACHER_FILTERED,
     TEACHER_TARGET,
 )
@@ -89,6 +96,7 @@ _to_unit = _for_device(streams.to_unit)
 tanh = _for_device(K.tanh)
 _power = _for_device(K._power, _elementary_pow=_pow)
 phi = _for_device(K._phi, _power=_power)
+active_manipulations = _for_device(K.active_manipulations)
 
 # Params, packed as float64 in this order (``pack_params``)
 PARAMS = ("has_exploratory", "has_mastery", "exploratory_in_test", "filters_in_test", "gated_transfer", "teacher",
@@ -136,7 +144,7 @@ def make_kernel(threads: int):
         return total
 
     @cuda.jit
-    def run_batch(n_steps, prm, J_data, J_indices, J_indptr, J_unscale, QS, targets,
+    def run_batch(n_steps, prm, J_data, J_indices, J_indptr, J_unscale, QS, TARGETS, SCHEDULE, MODS,
                   X, R, JR, FB, Z, ZE, ZM, ZBAR, HAND, W_exp, W_mst, P, KV, PEND, SC, REPLAY,
                   noise_state, noise_jumps, explore_state, explore_jump,
                   rec_error, rec_distance, rec_z, rec_zexp, rec_hand, rec_nexp, rec_nmst, rec_gate):
@@ -145,6 +153,7 @@ def make_kernel(threads: int):
         buf = cuda.shared.array(threads, np.float64)
         p = prm[b]
         indptr, unscale, Q = J_indptr[b], J_unscale[b], QS[b]  # this run's network: rows into the shared arrays
+        targets, schedule, mods = TARGETS[b], SCHEDULE[b], MODS[b]
         x, r, jr, fb, k = X[b], R[b], JR[b], FB[b], KV[b]
         z, ze, zm, zbar, hand, sc = Z[b], ZE[b], ZM[b], ZBAR[b], HAND[b], SC[b]
         wexp, wmst, pm, pend, replay = W_exp[b], W_mst[b], P[b], PEND[b], REPLAY[b]
@@ -153,6 +162,8 @@ def make_kernel(threads: int):
         for s in range(n_steps):
             training = s < n_train
             phase = s % n_period
+            if t == 0:
+                active_manipulations(schedule, s, mods)
             # J r of the previous step's rates, exact (integer sums); every thread then reads the old rates
             for i in range(t, n, threads):
                 acc = 0
@@ -160,6 +171,8 @@ def make_kernel(threads: int):
                     acc += int(J_data[q] * r[J_indices[q]])
                 jr[i] = acc * unscale
             cuda.syncthreads()
+            target_point = targets[int(mods[SLOT_CURVE]), phase]
+            lesion = mods[SLOT_LESION] > 0.0
             # the Euler step, the rates and their noise: unit j takes draw j of the step
             nh, nl = noise_state[b, 0], noise_state[b, 1]
             jt = noise_jumps[b, 2 + t]
@@ -198,7 +211,7 @@ def make_kernel(threads: int):
                             explore_state[b, 0], explore_state[b, 1] = eh, el
                             beta = sc[S_BETA]
                             xi = -beta + 2.0 * beta * _to_unit(_output(eh, el))
-                        if training or p[EXP_IN_TEST] > 0.0:
+                        if not lesion and (training or p[EXP_IN_TEST] > 0.0):
                             ze_o = dot_e + xi
                     zm[o] = zm_o
                     ze[o] = ze_o
@@ -210,8 +223,7 @@ def make_kernel(threads: int):
                         zbar[o] = ze[o] if s == 0 else (1.0 - p[OUTPUT_FILTER]) * zbar[o] + p[OUTPUT_FILTER] * ze[o]
                 hand[0] = z[0]
                 hand[1] = z[1]
-                target = targets[b, phase]
-                e = (hand[0] - target[0]) ** 2 + (hand[1] - target[1]) ** 2
+                e = (hand[0] - target_point[0]) ** 2 + (hand[1] - target_point[1]) ** 2
                 if s == 0:
                     sc[S_EBAR] = e
                     sc[S_M] = e
@@ -223,13 +235,16 @@ def make_kernel(threads: int):
                 if training and s > 0:
                     ebar = (1.0 - p[ERROR_FILTER]) * sc[S_EBAR] + p[ERROR_FILTER] * e
                     sc[S_EBAR] = ebar
-                    sc[S_BETA] = p[PSI_PRE] * _power(10.0 * ebar, p[PSI_EXP])
-                    if p[HAS_EXP] > 0.0:
-                        buf[0] = p[ETA] * phi(e - ebar, p[PHI_ODD] > 0.0, p[PHI_GAIN], p[PHI_EXP])
+                    sc[S_BETA] = mods[SLOT_EXPLORATION_GAIN] * p[PSI_PRE] * _power(10.0 * ebar, p[PSI_EXP])
+                    if p[HAS_EXP] > 0.0 and not lesion:
+                        reward = phi(e - ebar + mods[SLOT_REWARD_BIAS], p[PHI_ODD] > 0.0, p[PHI_GAIN], p[PHI_EXP])
+                        buf[0] = mods[SLOT_DOPAMINE] * p[ETA] * reward
                     gate = 0.0
                     if p[HAS_MST] > 0.0 and (s + 1) % int(p[RLS_EVERY]) == 0:
                         gate = 1.0
-                        if p[GATED] > 0.0:
+                        if p[GATED] > 0.0 and mods[SLOT_BLOCK_TRANSFER] > 0.0:
+                            gate = 0.0
+                        elif p[GATED] > 0.0:
                             gate = 0.5 - 0.5 * tanh(p[STEEPNESS] * (abs(ebar) - p[THRESHOLD]))
                         sc[S_GATE] = gate
                     buf[1] = gate
@@ -260,7 +275,7 @@ def make_kernel(threads: int):
                 c = 1.0 / (1.0 + block_sum(buf, t, part))
                 for o in range(n_out):
                     if p[TEACHER] == TEACHER_TARGET:
-                        step = -c * (z[o] - targets[b, phase, o])
+                        step = -c * (z[o] - target_point[o])
                     elif p[TEACHER] == TEACHER_FILTERED:
                         step = p[KAPPA] * gate * c * zbar[o]
                     else:
@@ -281,7 +296,7 @@ def make_kernel(threads: int):
                         fb[o] = z[o]
                         replay[lag, o] = z[o]
                     elif p[TEST_FEEDBACK] == FEEDBACK_TARGET:
-                        fb[o] = targets[b, phase, o]
+                        fb[o] = target_point[o]
                     elif p[TEST_FEEDBACK] == FEEDBACK_REPLAY:
                         fb[o] = replay[lag, o]
                     else:

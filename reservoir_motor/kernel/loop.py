@@ -2,7 +2,8 @@
 
 This is the only module that imports numba for the CPU (its codes are ``kernel.codes``; the GPU's loop is
 ``kernel.device``). ``run_group`` advances runs that share J in lockstep (a single run is the group of one); the
-caller cuts a run into a few chunks only to report progress. All state lives in the arrays of ``State``, so chunked and unchunked runs are bit-identical.
+caller cuts a run into a few chunks only to report progress. All state lives in the arrays of ``State``, so
+chunked and unchunked runs are bit-identical.
 
 Symbols (spec sections 2-5)
 ---------------------------

@@ -27,7 +27,6 @@ def unsupported(config: ExperimentConfig) -> str | None:
     checks = [
         (task.effector == "identity", "task.effector", task.effector,
          "'identity' (the arms are not on the device yet)"),
-        (not config.manipulations, "manipulations", [m.kind for m in config.manipulations], "none yet"),
         (not config.network.state_input, "network.state_input", config.network.state_input, "false yet"),
         (not task.costs and task.effort_cost == 0.0, "task.costs / task.effort_cost", (task.costs, task.effort_cost),
          "no movement or effort cost yet"),
@@ -109,6 +108,16 @@ def device_provenance() -> dict:
     return {"device": name, "cuda_driver": driver, "numba_cuda_version": version("numba-cuda")}
 
 
+def _padded(arrays: list) -> np.ndarray:
+    """The arrays stacked, each padded with zeros along its first axis to the longest: a schedule row of zeros
+    is never active (start = stop = 0), a target curve of zeros never chosen."""
+    longest = max(a.shape[0] for a in arrays)
+    out = np.zeros((len(arrays), longest, *arrays[0].shape[1:]))
+    for i, a in enumerate(arrays):
+        out[i, :a.shape[0]] = a
+    return out
+
+
 class Batch:
     """The members' arrays stacked along a first axis of runs (``host``), and their copies on the device."""
 
@@ -119,7 +128,9 @@ class Batch:
         st = [m.state for m in members]
         self.host = dict(
             prm=np.stack([device.pack_params(m.member[0]) for m in members]),
-            targets=np.stack([m.fixed.targets[0] for m in members]),
+            targets=_padded([m.fixed.targets for m in members]),
+            schedule=_padded([m.fixed.schedule if m.fixed.schedule.size else np.zeros((1, 5)) for m in members]),
+            mods=np.stack([s.mods for s in st]),
             X=np.stack([s.x for s in st]), R=np.stack([s.r for s in st]), JR=np.stack([s.Jr for s in st]),
             FB=np.stack([s.fb for s in st]), Z=np.stack([s.z for s in st]), ZE=np.stack([s.z_exp for s in st]),
             ZM=np.stack([s.z_mst for s in st]), ZBAR=np.stack([s.zbar for s in st]),
@@ -170,8 +181,8 @@ class Batch:
     def arguments(self, n_steps: int, arrays: dict) -> tuple:
         """The kernel's arguments in its order, taking the per-run arrays from ``arrays`` (host or device)."""
         data, indices, indptr, unscale, Q = self.shared
-        return (n_steps, arrays["prm"], data, indices, indptr, unscale, Q, arrays["targets"],
-                *(arrays[k] for k in self.ORDER))
+        return (n_steps, arrays["prm"], data, indices, indptr, unscale, Q, arrays["targets"], arrays["schedule"],
+                arrays["mods"], *(arrays[k] for k in self.ORDER))
 
     def launch(self, kernel, n_steps: int) -> None:
         from numba import cuda
@@ -183,12 +194,12 @@ class Batch:
 
     def copy_back(self) -> None:
         """The device's arrays into the members' state and record arrays (which the results are made from)."""
-        out = {k: self.dev[k].copy_to_host() for k in self.ORDER}
+        out = {k: self.dev[k].copy_to_host() for k in (*self.ORDER, "mods")}
         for b, m in enumerate(self.members):
             st, rec = m.state, m.rec
             for name, key in (("x", "X"), ("r", "R"), ("Jr", "JR"), ("fb", "FB"), ("z", "Z"), ("z_exp", "ZE"),
                               ("z_mst", "ZM"), ("zbar", "ZBAR"), ("hand", "HAND"), ("W_exp", "W_exp"),
-                              ("W_mst", "W_mst"), ("k", "KV"), ("pend_k", "PEND"), ("scalars", "SC"),
+                              ("W_mst", "W_mst"), ("k", "KV"), ("pend_k", "PEND"), ("scalars", "SC"), ("mods", "mods"),
                               ("replay", "REPLAY")):
                 getattr(st, name)[...] = out[key][b]
             if st.P.size > 1:

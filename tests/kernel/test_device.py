@@ -73,6 +73,28 @@ def test_device_run_agrees_with_the_cpu(name, extra):
         assert cpu.traces["gate"].max() > 0.5
 
 
+MANIPULATED = [[{"kind": "lesion_exploratory", "start": 2}], [{"kind": "dopamine", "value": 0.3}],
+               [{"kind": "block_transfer", "start": 1}, {"kind": "reward_bias", "value": 0.01},
+                {"kind": "exploration_gain", "value": 2.0}],
+               [{"kind": "switch_target", "start": 2, "target": "circle"}]]
+
+
+def test_device_manipulated_runs_agree_with_the_cpu():
+    """Every kind of manipulation (``kinds.MANIPULATIONS``), one batch, each run against the CPU's."""
+    from reservoir_motor import ExperimentConfig, kinds
+
+    assert {m["kind"] for ms in MANIPULATED for m in ms} == set(kinds.MANIPULATIONS)
+    control = load_experiment("task1-supertrex", TINY + [OPEN]).to_dict()
+    configs = [ExperimentConfig.from_dict({**control, "manipulations": ms}) for ms in MANIPULATED]
+    gpu = simulate_group([dict(config=c, seed=2) for c in configs], device="cuda", threads=THREADS)
+    for config, result in zip(configs, gpu, strict=True):
+        cpu = simulate(config, 2)
+        for key in TRACES + ("target",):
+            a, b = cpu.traces[key], result.traces[key]
+            assert np.allclose(a, b, rtol=1e-9, atol=1e-12 * max(1.0, np.abs(a).max())), (config.manipulations, key)
+    assert len({round(r.deviation, 12) for r in gpu}) == len(gpu)  # the manipulations changed the runs
+
+
 def test_device_batch_of_seeds_and_rules_is_each_runs_own():
     """Runs of one batch (two networks, two rules, three runs) each give what they give alone on the
     CPU."""
