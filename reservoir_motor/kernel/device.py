@@ -17,10 +17,10 @@ Psi use ``reservoir_motor.elementary``. The sums of the readouts and of k are in
 eight lanes, so a run agrees with the CPU's to rounding, carried on by the chaotic reservoir (tested to 1e-9
 relative on tiny runs in the simulator, ``tests/kernel/test_device.py``).
 
-What it covers: FORCE, RMHL and SUPERTREX (every teacher, gate and transfer) on plants without a state
-(identity), with any test feedback, ``rls_every``, recording interval and manipulation (``active_manipulations``,
-the CPU's source). ``simulation.on_device`` refuses the
-rest in one line.
+What it covers: FORCE, RMHL and SUPERTREX (every teacher, gate and transfer) on the built-in plants (identity,
+kinematic arm, dynamical arm) with their movement and effort costs, any test feedback, ``rls_every``, recording
+interval and manipulation; the plants, the task error and the manipulations are the CPU loop's sources.
+``simulation.on_device`` refuses the rest in one line.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from numba import cuda  # noqa: E402 - after the alias above
 from numba.cuda import config as cuda_config  # noqa: E402
 
 from .. import elementary  # noqa: E402
+from ..plants import arm, arm_dynamics  # noqa: E402
 from . import loop as K  # noqa: E402
 from . import streams  # noqa: E402
 from .codes import (  # noqa: E402
@@ -85,6 +86,11 @@ _primitives = dict(floor=cuda.jit(device=True)(lambda x: float(math.floor(x))),
                    frexp=cuda.jit(device=True)(lambda x: math.frexp(x)),
                    sqrt=cuda.jit(device=True)(lambda x: math.sqrt(x)))
 _exp = _for_device(elementary.exp, **_primitives)
+_quadrant_sin = _for_device(elementary._quadrant_sin, **_primitives)
+# a module, so that the plants' ``elementary.sin(...)`` finds the device's
+_elementary = pytypes.ModuleType("reservoir_motor.elementary (device)")
+_elementary.sin = _for_device(elementary.sin, _quadrant_sin=_quadrant_sin)
+_elementary.cos = _for_device(elementary.cos, _quadrant_sin=_quadrant_sin)
 _log = _for_device(elementary.log, **_primitives)
 _pow = _for_device(elementary.pow, exp=_exp, log=_log)
 
@@ -97,23 +103,33 @@ tanh = _for_device(K.tanh)
 _power = _for_device(K._power, _elementary_pow=_pow)
 phi = _for_device(K._phi, _power=_power)
 active_manipulations = _for_device(K.active_manipulations)
+# the plants and the task error: the CPU loop's sources, with the device's functions bound in
+_plant_step = _for_device(K.plant_step,
+                          _arm_dynamics_step=_for_device(arm_dynamics.step, elementary=_elementary),
+                          hand_position=_for_device(K.hand_position,
+                                                    _arm_tip=_for_device(arm.tip_position, elementary=_elementary)))
+task_error = _for_device(K.task_error, plant_step=_plant_step)
+filter_into = _for_device(K.filter_into)
 
 # Params, packed as float64 in this order (``pack_params``)
 PARAMS = ("has_exploratory", "has_mastery", "exploratory_in_test", "filters_in_test", "gated_transfer", "teacher",
           "test_feedback", "n_train_steps", "n_period_steps", "replay_lag", "rls_every", "record_every",
           "dt_over_tau", "noise_amplitude", "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor",
           "psi_exponent", "error_filter", "output_filter", "kappa", "threshold", "gate_steepness", "transfer_moves",
-          "distance_filter", "divergence_bound")
+          "distance_filter", "divergence_bound", "effector", "dt_s", "effort_cost", "cost_on_movement")
 (HAS_EXP, HAS_MST, EXP_IN_TEST, FILTERS_IN_TEST, GATED, TEACHER, TEST_FEEDBACK, N_TRAIN, N_PERIOD, REPLAY_LAG,
  RLS_EVERY, RECORD_EVERY, DT_TAU, NOISE, ETA, PHI_ODD, PHI_GAIN, PHI_EXP, PSI_PRE, PSI_EXP, ERROR_FILTER,
- OUTPUT_FILTER, KAPPA, THRESHOLD, STEEPNESS, MOVES, DISTANCE_FILTER, BOUND) = range(len(PARAMS))
+ OUTPUT_FILTER, KAPPA, THRESHOLD, STEEPNESS, MOVES, DISTANCE_FILTER, BOUND, EFFECTOR, DT_S, EFFORT_COST,
+ COST_ON_MOVEMENT) = range(len(PARAMS))
+# a run's sizes, after its params (``pack_params``): the batch's arrays are padded to the largest
+N_OUT, N_STATE, N_PLANT_PARAMS, N_COSTS = range(len(PARAMS), len(PARAMS) + 4)
 
 # the rows of a run's jump table (``jump_rows``): thread t's first noise draw, then the stride and the step
 STRIDE_ROW, STEP_ROW = 0, 1
 
 
-def pack_params(p: K.Params) -> np.ndarray:
-    return np.array([float(getattr(p, name)) for name in PARAMS])
+def pack_params(p: K.Params, n_out: int, n_state: int, n_plant_params: int, n_costs: int) -> np.ndarray:
+    return np.array([float(getattr(p, name)) for name in PARAMS] + [n_out, n_state, n_plant_params, n_costs])
 
 
 def jump_rows(increment: int, threads: int, n: int) -> np.ndarray:
@@ -144,10 +160,11 @@ def make_kernel(threads: int):
         return total
 
     @cuda.jit
-    def run_batch(n_steps, prm, J_data, J_indices, J_indptr, J_unscale, QS, TARGETS, SCHEDULE, MODS,
+    def run_batch(n_steps, prm, J_data, J_indices, J_indptr, J_unscale, QS, TARGETS, SCHEDULE, MODS, COSTS,
+                  PLANT_PARAMS, PLANT_STATE, ZBAR_TOTAL,
                   X, R, JR, FB, Z, ZE, ZM, ZBAR, HAND, W_exp, W_mst, P, KV, PEND, SC, REPLAY,
                   noise_state, noise_jumps, explore_state, explore_jump,
-                  rec_error, rec_distance, rec_z, rec_zexp, rec_hand, rec_nexp, rec_nmst, rec_gate):
+                  rec_error, rec_distance, rec_z, rec_zexp, rec_hand, rec_nexp, rec_nmst, rec_gate, rec_plant):
         b = cuda.blockIdx.x
         t = cuda.threadIdx.x
         buf = cuda.shared.array(threads, np.float64)
@@ -157,7 +174,9 @@ def make_kernel(threads: int):
         x, r, jr, fb, k = X[b], R[b], JR[b], FB[b], KV[b]
         z, ze, zm, zbar, hand, sc = Z[b], ZE[b], ZM[b], ZBAR[b], HAND[b], SC[b]
         wexp, wmst, pm, pend, replay = W_exp[b], W_mst[b], P[b], PEND[b], REPLAY[b]
-        n, n_out = x.size, z.size
+        n, n_out = x.size, int(p[N_OUT])
+        costs, plant_params = COSTS[b, :int(p[N_COSTS])], PLANT_PARAMS[b, :int(p[N_PLANT_PARAMS])]
+        plant_state, zbar_total = PLANT_STATE[b, :int(p[N_STATE])], ZBAR_TOTAL[b, :n_out]
         n_train, n_period = int(p[N_TRAIN]), int(p[N_PERIOD])
         for s in range(n_steps):
             training = s < n_train
@@ -217,13 +236,15 @@ def make_kernel(threads: int):
                     ze[o] = ze_o
                     z[o] = zm_o + ze_o
             if t == 0:
-                # the error (a plant without a state: the hand is the output), its filters, the reward
+                # the output filters, the plant and the error (``kernel.loop.step_error``), the reward
                 if s == 0 or p[FILTERS_IN_TEST] > 0.0 or training:
-                    for o in range(n_out):
-                        zbar[o] = ze[o] if s == 0 else (1.0 - p[OUTPUT_FILTER]) * zbar[o] + p[OUTPUT_FILTER] * ze[o]
-                hand[0] = z[0]
-                hand[1] = z[1]
-                e = (hand[0] - target_point[0]) ** 2 + (hand[1] - target_point[1]) ** 2
+                    filter_into(zbar[:n_out], ze[:n_out], p[OUTPUT_FILTER], s == 0)
+                zb = zbar[:n_out]
+                if costs.size and p[COST_ON_MOVEMENT] > 0.0:
+                    filter_into(zbar_total, z[:n_out], p[OUTPUT_FILTER], s == 0)
+                    zb = zbar_total
+                e = task_error(int(p[EFFECTOR]), z[:n_out], zb, target_point, plant_state, plant_params, p[DT_S],
+                               costs, p[EFFORT_COST], hand)
                 if s == 0:
                     sc[S_EBAR] = e
                     sc[S_M] = e
@@ -321,6 +342,8 @@ def make_kernel(threads: int):
                     rec_nexp[b, i] = norm_e
                     rec_nmst[b, i] = norm_m
                     rec_gate[b, i] = sc[S_GATE]
+                    for q in range(plant_state.size):
+                        rec_plant[b, i, q] = plant_state[q]
             if t == 0:
                 for o in range(n_out):
                     if not abs(z[o]) <= p[BOUND]:

@@ -25,11 +25,9 @@ def unsupported(config: ExperimentConfig) -> str | None:
     """Why the device engine cannot run ``config`` yet (field, value, what it allows), or None."""
     rule, task, rec = config.rule, config.task, config.recording
     checks = [
-        (task.effector == "identity", "task.effector", task.effector,
-         "'identity' (the arms are not on the device yet)"),
+        (task.effector in ("identity", "arm", "arm_dynamics"), "task.effector", task.effector,
+         "a built-in plant (a user's plant is not on the device yet)"),
         (not config.network.state_input, "network.state_input", config.network.state_input, "false yet"),
-        (not task.costs and task.effort_cost == 0.0, "task.costs / task.effort_cost", (task.costs, task.effort_cost),
-         "no movement or effort cost yet"),
         (rule.adaptive_threshold == 0.0, "rule.adaptive_threshold", rule.adaptive_threshold, "0 yet"),
         (rule.exploration_filter == 1.0, "rule.exploration_filter", rule.exploration_filter, "1 (no correlated "
          "exploration) yet"),
@@ -109,12 +107,14 @@ def device_provenance() -> dict:
 
 
 def _padded(arrays: list) -> np.ndarray:
-    """The arrays stacked, each padded with zeros along its first axis to the longest: a schedule row of zeros
-    is never active (start = stop = 0), a target curve of zeros never chosen."""
-    longest = max(a.shape[0] for a in arrays)
-    out = np.zeros((len(arrays), longest, *arrays[0].shape[1:]))
+    """The runs' arrays stacked, each padded with zeros to the largest along every axis (runs of one batch may
+    differ in outputs, plant, schedule and records); each run reads only its own sizes (``device.pack_params``),
+    and a schedule row of zeros is never active (start = stop = 0)."""
+    arrays = [np.asarray(a) for a in arrays]
+    shape = tuple(max(sizes) for sizes in zip(*(a.shape for a in arrays), strict=True))
+    out = np.zeros((len(arrays), *shape), dtype=arrays[0].dtype)
     for i, a in enumerate(arrays):
-        out[i, :a.shape[0]] = a
+        out[(i, *map(slice, a.shape))] = a
     return out
 
 
@@ -127,23 +127,31 @@ class Batch:
         self.members = members
         st = [m.state for m in members]
         self.host = dict(
-            prm=np.stack([device.pack_params(m.member[0]) for m in members]),
+            prm=np.stack([device.pack_params(m.member[0], m.state.z.size, m.state.plant_state.size,
+                                             m.fixed.plant_params.size, m.fixed.costs.size) for m in members]),
+            costs=_padded([np.zeros(1) if not m.fixed.costs.size else m.fixed.costs for m in members]),
+            plant_params=_padded([m.fixed.plant_params if m.fixed.plant_params.size else np.zeros(1)
+                                  for m in members]),
+            PLANT_STATE=_padded([s.plant_state if s.plant_state.size else np.zeros(1) for s in st]),
+            ZBAR_TOTAL=_padded([s.zbar_total for s in st]),
             targets=_padded([m.fixed.targets for m in members]),
             schedule=_padded([m.fixed.schedule if m.fixed.schedule.size else np.zeros((1, 5)) for m in members]),
             mods=np.stack([s.mods for s in st]),
-            X=np.stack([s.x for s in st]), R=np.stack([s.r for s in st]), JR=np.stack([s.Jr for s in st]),
-            FB=np.stack([s.fb for s in st]), Z=np.stack([s.z for s in st]), ZE=np.stack([s.z_exp for s in st]),
-            ZM=np.stack([s.z_mst for s in st]), ZBAR=np.stack([s.zbar for s in st]),
-            HAND=np.stack([s.hand for s in st]), W_exp=np.stack([s.W_exp for s in st]),
-            W_mst=np.stack([s.W_mst for s in st]),
-            P=np.stack([s.P if s.P.size > 1 else np.zeros((s.x.size, s.x.size)) for s in st]),
-            KV=np.stack([s.k for s in st]), PEND=np.stack([s.pend_k for s in st]), SC=np.stack([s.scalars for s in st]),
-            REPLAY=np.stack([s.replay for s in st]),
-            rec_error=np.stack([m.rec.error for m in members]),
-            rec_distance=np.stack([m.rec.distance for m in members]),
-            rec_z=np.stack([m.rec.z for m in members]), rec_zexp=np.stack([m.rec.z_exp for m in members]),
-            rec_hand=np.stack([m.rec.hand for m in members]), rec_nexp=np.stack([m.rec.norm_exp for m in members]),
-            rec_nmst=np.stack([m.rec.norm_mst for m in members]), rec_gate=np.stack([m.rec.gate for m in members]),
+            X=_padded([s.x for s in st]), R=_padded([s.r for s in st]), JR=_padded([s.Jr for s in st]),
+            FB=_padded([s.fb for s in st]), Z=_padded([s.z for s in st]), ZE=_padded([s.z_exp for s in st]),
+            ZM=_padded([s.z_mst for s in st]), ZBAR=_padded([s.zbar for s in st]),
+            HAND=_padded([s.hand for s in st]), W_exp=_padded([s.W_exp for s in st]),
+            W_mst=_padded([s.W_mst for s in st]),
+            P=_padded([s.P if s.P.size > 1 else np.zeros((s.x.size, s.x.size)) for s in st]),
+            KV=_padded([s.k for s in st]), PEND=_padded([s.pend_k for s in st]), SC=_padded([s.scalars for s in st]),
+            REPLAY=_padded([s.replay for s in st]),
+            rec_error=_padded([m.rec.error for m in members]),
+            rec_distance=_padded([m.rec.distance for m in members]),
+            rec_z=_padded([m.rec.z for m in members]), rec_zexp=_padded([m.rec.z_exp for m in members]),
+            rec_hand=_padded([m.rec.hand for m in members]), rec_nexp=_padded([m.rec.norm_exp for m in members]),
+            rec_nmst=_padded([m.rec.norm_mst for m in members]), rec_gate=_padded([m.rec.gate for m in members]),
+            rec_plant=_padded([m.rec.plant_state if m.rec.plant_state.size else np.zeros((1, 1))
+                               for m in members]),
         )
         n = st[0].x.size
         noise, explore = [], []
@@ -169,20 +177,20 @@ class Batch:
                 offset += f.J_data.size
             indptr.append(f.J_indptr + np.uint64(seen[key]))
         self.shared = (np.concatenate(data), np.concatenate(indices), np.stack(indptr),
-                       np.array([float(m.fixed.J_unscale) for m in members]), np.stack([m.fixed.Q for m in members]))
+                       np.array([float(m.fixed.J_unscale) for m in members]), _padded([m.fixed.Q for m in members]))
         self.threads = threads
         self.dev = None
 
-    ORDER = ("X", "R", "JR", "FB", "Z", "ZE", "ZM", "ZBAR", "HAND", "W_exp", "W_mst", "P", "KV", "PEND", "SC",
-             "REPLAY",
-             "noise_state", "noise_jumps", "explore_state", "explore_jump", "rec_error", "rec_distance", "rec_z",
-             "rec_zexp", "rec_hand", "rec_nexp", "rec_nmst", "rec_gate")
+    ORDER = ("PLANT_STATE", "ZBAR_TOTAL", "X", "R", "JR", "FB", "Z", "ZE", "ZM", "ZBAR", "HAND", "W_exp", "W_mst",
+             "P", "KV", "PEND", "SC", "REPLAY", "noise_state", "noise_jumps", "explore_state", "explore_jump",
+             "rec_error", "rec_distance", "rec_z", "rec_zexp", "rec_hand", "rec_nexp", "rec_nmst", "rec_gate",
+             "rec_plant")
 
     def arguments(self, n_steps: int, arrays: dict) -> tuple:
         """The kernel's arguments in its order, taking the per-run arrays from ``arrays`` (host or device)."""
         data, indices, indptr, unscale, Q = self.shared
         return (n_steps, arrays["prm"], data, indices, indptr, unscale, Q, arrays["targets"], arrays["schedule"],
-                arrays["mods"], *(arrays[k] for k in self.ORDER))
+                arrays["mods"], arrays["costs"], arrays["plant_params"], *(arrays[k] for k in self.ORDER))
 
     def launch(self, kernel, n_steps: int) -> None:
         from numba import cuda
@@ -193,18 +201,24 @@ class Batch:
         cuda.synchronize()
 
     def copy_back(self) -> None:
-        """The device's arrays into the members' state and record arrays (which the results are made from)."""
+        """The device's arrays into the members' state and record arrays (which the results are made from), each
+        run's own sizes cut from the padded ones."""
         out = {k: self.dev[k].copy_to_host() for k in (*self.ORDER, "mods")}
+
+        def put(target, key, b):
+            if target.size:
+                target[...] = out[key][(b, *map(slice, target.shape))]
+
         for b, m in enumerate(self.members):
             st, rec = m.state, m.rec
             for name, key in (("x", "X"), ("r", "R"), ("Jr", "JR"), ("fb", "FB"), ("z", "Z"), ("z_exp", "ZE"),
-                              ("z_mst", "ZM"), ("zbar", "ZBAR"), ("hand", "HAND"), ("W_exp", "W_exp"),
-                              ("W_mst", "W_mst"), ("k", "KV"), ("pend_k", "PEND"), ("scalars", "SC"), ("mods", "mods"),
-                              ("replay", "REPLAY")):
-                getattr(st, name)[...] = out[key][b]
+                              ("z_mst", "ZM"), ("zbar", "ZBAR"), ("zbar_total", "ZBAR_TOTAL"), ("hand", "HAND"),
+                              ("plant_state", "PLANT_STATE"), ("W_exp", "W_exp"), ("W_mst", "W_mst"), ("k", "KV"),
+                              ("pend_k", "PEND"), ("scalars", "SC"), ("mods", "mods"), ("replay", "REPLAY")):
+                put(getattr(st, name), key, b)
             if st.P.size > 1:
-                st.P[...] = out["P"][b]
+                put(st.P, "P", b)
             for name, key in (("error", "rec_error"), ("distance", "rec_distance"), ("z", "rec_z"),
                               ("z_exp", "rec_zexp"), ("hand", "rec_hand"), ("norm_exp", "rec_nexp"),
-                              ("norm_mst", "rec_nmst"), ("gate", "rec_gate")):
-                getattr(rec, name)[...] = out[key][b]
+                              ("norm_mst", "rec_nmst"), ("gate", "rec_gate"), ("plant_state", "rec_plant")):
+                put(getattr(rec, name), key, b)

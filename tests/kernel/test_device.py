@@ -21,7 +21,16 @@ from reservoir_motor.simulation.simulate import simulate_group  # noqa: E402
 TINY = ["network.n_neurons=20", "task.duration_ms=10", "schedule.n_train_trials=3", "schedule.n_test_trials=1",
         "schedule.replay_lag_trials=1", "recording.record_every=1"]
 THREADS = 4  # more units than threads: every thread takes several, and the tree has two levels
-TRACES = ("z", "z_exploratory", "error", "distance", "norm_mastery", "norm_exploratory", "gate")
+TRACES = ("z", "z_exploratory", "hand", "error", "distance", "norm_mastery", "norm_exploratory", "gate",
+          "plant_state")
+
+
+def assert_agrees(cpu, gpu, keys):
+    """Every trace of ``keys`` equal in shape and within 1e-9 relative (1e-12 of its largest value absolute)."""
+    for key in keys:
+        a, b = cpu.traces[key], gpu.traces[key]
+        scale = max(1.0, float(np.abs(a).max())) if a.size else 1.0
+        assert a.shape == b.shape and np.allclose(a, b, rtol=1e-9, atol=1e-12 * scale), key
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -54,20 +63,24 @@ def test_device_streams_draw_numpys_numbers_from_any_offset():
 OPEN = "rule.transfer_threshold=5"  # SUPERTREX's gate opens at this size
 
 
+DYNAMICAL = ("task.effector='arm_dynamics'", "task.arm_lengths=[]", "task.target_scale=144.734")
+
+
 @pytest.mark.parametrize("name, extra", [("task1-force", ()), ("task1-rmhl", ()), ("task1-supertrex", (OPEN,)),
-                                         ("task1-supertrex", (OPEN, "schedule.test_feedback='replay'"))])
+                                         ("task1-supertrex", (OPEN, "schedule.test_feedback='replay'")),
+                                         ("task2-supertrex", (OPEN,)),  # the kinematic arm
+                                         ("task3-rmhl", ("task.cost_signal='movement'", "task.effort_cost=0.01")),
+                                         ("task2-supertrex", (OPEN,) + DYNAMICAL)])
 def test_device_run_agrees_with_the_cpu(name, extra):
     config = load_experiment(name, TINY + list(extra))
     cpu = simulate(config, 5)
     gpu = simulate_group([dict(config=config, seed=5)], device="cuda", threads=THREADS)[0]
-    for key in TRACES:
-        a, b = cpu.traces[key], gpu.traces[key]
-        assert np.allclose(a, b, rtol=1e-9, atol=1e-12 * max(1.0, np.abs(a).max())), key
+    assert_agrees(cpu, gpu, TRACES)
     for key in ("w_mastery", "w_exploratory"):
         assert np.allclose(cpu.weights[key], gpu.weights[key], rtol=1e-9, atol=1e-15), key
     assert gpu.deviation == pytest.approx(cpu.deviation, rel=1e-9)
     assert gpu.provenance["device"] == "numba CUDA simulator"
-    moved = "norm_mastery" if name != "task1-rmhl" else "norm_exploratory"
+    moved = "norm_exploratory" if "rmhl" in name else "norm_mastery"
     assert cpu.traces[moved].max() > 0  # it learned: the comparison is not of zeros
     if OPEN in extra:
         assert cpu.traces["gate"].max() > 0.5
@@ -89,17 +102,15 @@ def test_device_manipulated_runs_agree_with_the_cpu():
     gpu = simulate_group([dict(config=c, seed=2) for c in configs], device="cuda", threads=THREADS)
     for config, result in zip(configs, gpu, strict=True):
         cpu = simulate(config, 2)
-        for key in TRACES + ("target",):
-            a, b = cpu.traces[key], result.traces[key]
-            assert np.allclose(a, b, rtol=1e-9, atol=1e-12 * max(1.0, np.abs(a).max())), (config.manipulations, key)
+        assert_agrees(cpu, result, TRACES + ("target",))
     assert len({round(r.deviation, 12) for r in gpu}) == len(gpu)  # the manipulations changed the runs
 
 
 def test_device_batch_of_seeds_and_rules_is_each_runs_own():
-    """Runs of one batch (two networks, two rules, three runs) each give what they give alone on the
-    CPU."""
+    """Runs of one batch (two networks, three rules, two plants with 2 and 3 outputs) each give what they give alone
+    on the CPU."""
     runs = [(load_experiment("task1-force", TINY), 5), (load_experiment("task1-rmhl", TINY), 5),
-            (load_experiment("task1-force", TINY), 6)]
+            (load_experiment("task1-force", TINY), 6), (load_experiment("task3-supertrex", TINY), 5)]
     gpu = simulate_group([dict(config=c, seed=s) for c, s in runs], device="cuda", threads=THREADS)
     for (config, seed), result in zip(runs, gpu, strict=True):
         assert result.deviation == pytest.approx(simulate(config, seed).deviation, rel=1e-9)
@@ -107,10 +118,10 @@ def test_device_batch_of_seeds_and_rules_is_each_runs_own():
 
 
 def test_device_refuses_what_it_does_not_cover_in_one_line():
-    arm = load_experiment("task2-supertrex", TINY)
-    assert unsupported(arm).startswith("task.effector = 'arm' is not allowed with device='cuda'")
-    with pytest.raises(ConfigError, match=r"runs\[0\]: task.effector = 'arm' is not allowed"):
-        simulate(arm, 0, device="cuda")
+    state = load_experiment("task1-supertrex", TINY + ["network.state_input=true"])
+    assert unsupported(state) == "network.state_input = True is not allowed with device='cuda': false yet"
+    with pytest.raises(ConfigError, match=r"runs\[0\]: network.state_input = True is not allowed"):
+        simulate(state, 0, device="cuda")
     saving = load_experiment("task1-supertrex", TINY + ["recording.checkpoints=[1]"])
     with pytest.raises(ConfigError, match=r"recording.checkpoints = \(1,\) is not allowed"):
         simulate(saving, 0, device="cuda")

@@ -25,7 +25,7 @@ from reservoir_motor.simulation.on_device import Batch
 from reservoir_motor.simulation.simulate import _Member
 tiny = ["network.n_neurons=20", "task.duration_ms=10", "schedule.n_train_trials=2", "schedule.n_test_trials=1",
         "schedule.replay_lag_trials=1"]
-members = [_Member(config=load_experiment(name, tiny), seed=0) for name in ("task1-force", "task1-supertrex")]
+members = [_Member(config=load_experiment(name, tiny), seed=0) for name in ("task1-force", "task3-supertrex")]
 batch = Batch(members, 256)
 signature = tuple(numba.typeof(a) for a in batch.arguments(10, batch.host))
 ptx, _ = cuda.compile_ptx(device.make_kernel(256).py_func, signature, cc=(9, 0))
