@@ -4,10 +4,10 @@ The table is ``reservoir-motor report DIR --per-run --csv FILE`` of the earlier 
 exactly). Every run of the table must be in DIR with the same file name, and every metric and per-period
 distance must be equal (``==``; missing in both counts as equal). Prints the count and each difference.
 
-``benchmarks/data`` holds the study of commit 387ca26 (outcomes-387ca26-runs.csv and its outcome table), made
-with the loop's arithmetic written down (docs/arithmetic.md) on an Intel Xeon (LLVM ``rocketlake``) on
-2026-12-04 by ``reservoir-motor results --only outcomes --workers 2 --lockstep``: it holds on every x86-64 CPU
-with the same libm and numpy (what one machine cannot vary is in docs/arithmetic.md). The studies made
+``benchmarks/data`` holds the study of commit aa7dee3 (outcomes-aa7dee3-runs.csv and its outcome table), made
+with the loop's arithmetic written down and its own elementary functions (docs/arithmetic.md) on an Intel Xeon
+(LLVM ``rocketlake``) on 2026-12-04 by ``reservoir-motor results --only outcomes --workers 2 --lockstep``: it
+holds on every x86-64 CPU (what one machine cannot vary is in docs/arithmetic.md). The studies made
 before it (8161ec7, fast-math sums) held only on the CPU model that made them and were removed.
 
 Usage: python benchmarks/compare_outcomes.py STORED.csv DIR
