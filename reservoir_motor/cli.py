@@ -24,9 +24,6 @@ def _cmd_run(args) -> int:
         raise ConfigError(f"--period {args.period} is not allowed without --from RESULT.h5 (the file to continue)")
     if args.checkpoint_every is not None:
         check_every(args.checkpoint_every)
-        if args.device == "cuda":
-            raise ConfigError("--checkpoint-every is not allowed with --device cuda yet (the engine writes no "
-                              "checkpoints)")
     config = load_experiment(args.experiment, args.set)
     start = load_checkpoint(args.from_, args.period) if args.from_ else None
     seed = args.seed if args.seed is not None else (start.seed if start is not None else 0)
@@ -41,7 +38,7 @@ def _cmd_run(args) -> int:
     if args.checkpoint_every is not None:
         out = result_path(args.out, result_filename(config, seed, continued_from(start) if start else None))
         result, path = run_resumable(config, seed, out, args.checkpoint_every, start=start, progress=bar,
-                                     announce=None if args.quiet or args.json else _stderr)
+                                     announce=None if args.quiet or args.json else _stderr, device=args.device)
         bar.close()
     else:
         result = simulate(config, seed, start=start, progress=bar, device=args.device)
@@ -149,15 +146,30 @@ def _cmd_sweep(args) -> int:
         raise ConfigError("--workers and --scheduler exclude each other: local processes or a Dask cluster")
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers {args.workers} is not allowed: must be an integer >= 1")
+    _check_device_options(args)
     statuses = run_sweep(args.experiments, parse_seeds(args.seeds), Path(args.out), grid=parse_grid(args.grid),
                          overrides=args.set, workers=args.workers, scheduler=args.scheduler,
                          retry_failed=args.retry_failed, progress=not args.quiet, share=not args.no_share,
-                         lockstep=args.lockstep)
+                         lockstep=args.lockstep, device=args.device, batch_size=args.batch_size)
     failed = sum(s["status"] == "failed" for s in statuses)
     if not args.quiet:
         print(f"{len(statuses)} runs in {args.out}: {len(statuses) - failed} complete, {failed} failed; "
               f"{steps_line(statuses)}")
     return 1 if failed else 0
+
+
+def _check_device_options(args) -> None:
+    """The options that mean nothing on the GPU are refused with it; --batch-size is refused without it."""
+    if args.device == "cpu":
+        if getattr(args, "batch_size", None) is not None:
+            raise ConfigError("--batch-size is not allowed without --device cuda (it sizes the GPU's batches)")
+        return
+    for option, given in (("--workers", getattr(args, "workers", None) is not None),
+                          ("--lockstep", getattr(args, "lockstep", False)),
+                          ("--no-share", getattr(args, "no_share", False))):
+        if given:
+            raise ConfigError(f"{option} is not allowed with --device cuda: the GPU runs every run of a batch at "
+                              "once, each from step 0 (--scheduler sends batches to a Dask cluster's GPUs)")
 
 
 def _report_per_run(args) -> int:
@@ -216,10 +228,11 @@ def _cmd_outcomes(args) -> int:
     from .studies.sweep import parse_seeds, run_sweep, steps_line
 
     ids = select([i.strip() for i in args.only.split(",")] if args.only else None)  # checked before any run
+    _check_device_options(args)
     if args.run:
         statuses = run_sweep(experiments(ids), parse_seeds(args.seeds), Path(args.directory), overrides=args.set,
                              workers=args.workers, progress=not args.json, share=not args.no_share,
-                             lockstep=args.lockstep)
+                             lockstep=args.lockstep, device=args.device, batch_size=args.batch_size)
         print(f"outcomes: {steps_line(statuses)}", file=sys.stderr)  # stdout keeps the table (or the JSON)
     elif not Path(args.directory).is_dir():
         raise ConfigError(f"{args.directory!r} is not a directory of results (add --run to simulate them)")
@@ -233,8 +246,9 @@ def _cmd_reproduce(args) -> int:
     from .studies.sweep import parse_seeds
 
     parse_seeds(args.seeds)  # a bad range fails before anything runs
+    _check_device_options(args)
     print(reproduce(args.table, Path(args.out), seeds=args.seeds, workers=args.workers,
-                    scheduler=args.scheduler, overrides=args.set, progress=not args.quiet))
+                    scheduler=args.scheduler, overrides=args.set, progress=not args.quiet, device=args.device))
     return 0
 
 
@@ -249,8 +263,10 @@ def _cmd_results(args) -> int:
         raise ConfigError(f"--only {args.only!r} is not allowed: {exc}") from None
     if args.seeds:
         parse_seeds(args.seeds)
+    _check_device_options(args)
     print(build_results(args.out, args.results_dir, seeds=args.seeds, quick=args.quick, only=only,
-                        workers=args.workers, overrides=args.set, lockstep=args.lockstep, progress=not args.quiet))
+                        workers=args.workers, overrides=args.set, lockstep=args.lockstep, progress=not args.quiet,
+                        device=args.device))
     return 0
 
 
@@ -260,8 +276,10 @@ def _cmd_figure(args) -> int:
     names = ALL_FIGURES if args.all else [args.name]
     if not args.all and args.name not in ALL_FIGURES:
         raise ConfigError(f"unknown figure {args.name!r}: choose one of {', '.join(ALL_FIGURES)}, or --all")
+    _check_device_options(args)
     for name in names:
-        print(draw(name, quick=args.quick, seeds=args.seeds, out_dir=args.out, workers=args.workers))
+        print(draw(name, quick=args.quick, seeds=args.seeds, out_dir=args.out, workers=args.workers,
+                   device=args.device))
     return 0
 
 
@@ -295,6 +313,14 @@ def build_parser() -> argparse.ArgumentParser:
                        "periods it shares with another run of its seed (the files are the same either way)")
         p.add_argument("--lockstep", action="store_true", help="advance the runs that share a network (a seed's "
                        "conditions) together, one product of J a step for all (the files are the same either way)")
+
+    def add_device(p, batch_size=True):
+        p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                       help="simulate the runs on the CPU (default) or on a GPU in batches (the extra `cuda`; "
+                            "docs/gpu.md says what it covers)")
+        if batch_size:
+            p.add_argument("--batch-size", type=int, help="with --device cuda: at most this many runs a batch "
+                           "(default: as many as the GPU's memory holds)")
 
     p = sub.add_parser("run", help="simulate one experiment and write its HDF5 result")
     p.add_argument("experiment", help="a name from `reservoir-motor list` or a path to a TOML file")
@@ -346,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="a Dask scheduler address, tcp://HOST:PORT, instead of local processes")
     p.add_argument("--retry-failed", action="store_true", help="run again the runs that raised last time")
     add_no_share(p)
+    add_device(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_sweep)
 
@@ -372,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int)
     p.add_argument("--json", action="store_true", help="one JSON list of the comparisons")
     add_no_share(p)
+    add_device(p)
     add_set(p)
     p.set_defaults(func=_cmd_outcomes)
 
@@ -381,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results/reproduce", help="directory of result files (reused across calls)")
     p.add_argument("--workers", type=int)
     p.add_argument("--scheduler")
+    add_device(p, batch_size=False)
     add_set(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_reproduce)
@@ -394,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", help="comma-separated tables: task1, arm-tasks, dynamical-arm, outcomes")
     p.add_argument("--workers", type=int)
     p.add_argument("--lockstep", action="store_true", help="run the runs of one network together (same numbers)")
+    add_device(p, batch_size=False)
     add_set(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_results)
@@ -405,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", default="0:11")
     p.add_argument("--out", default="figures/out")
     p.add_argument("--workers", type=int)
+    add_device(p, batch_size=False)
     p.set_defaults(func=_cmd_figure)
 
     p = sub.add_parser("animate", help="animate the test phase of a result (the arm drawing the curve)")

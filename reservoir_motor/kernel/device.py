@@ -34,7 +34,7 @@ import numpy as np
 if not hasattr(np, "row_stack"):  # numba 0.68.0 refers to it; numpy 2.5 removed it
     np.row_stack = np.vstack
 
-from numba import cuda  # noqa: E402 - after the alias above
+from numba import cuda, float64  # noqa: E402 - after the alias above
 from numba.cuda import config as cuda_config  # noqa: E402
 
 from .. import elementary  # noqa: E402
@@ -47,15 +47,20 @@ from .codes import (  # noqa: E402
     S_BETA,
     S_DIVERGED,
     S_EBAR,
+    S_EBEST,
+    S_ESUM,
     S_GATE,
     S_M,
     S_PEND_C,
+    S_STALLED,
     SLOT_BLOCK_TRANSFER,
     SLOT_CURVE,
     SLOT_DOPAMINE,
     SLOT_EXPLORATION_GAIN,
     SLOT_LESION,
     SLOT_REWARD_BIAS,
+    STATE_HAND,
+    STATE_TARGET,
     TEACHER_FILTERED,
     TEACHER_TARGET,
 )
@@ -103,6 +108,7 @@ tanh = _for_device(K.tanh)
 _power = _for_device(K._power, _elementary_pow=_pow)
 phi = _for_device(K._phi, _power=_power)
 active_manipulations = _for_device(K.active_manipulations)
+adaptive_threshold = _for_device(K.adaptive_threshold)
 # the plants and the task error: the CPU loop's sources, with the device's functions bound in
 _plant_step = _for_device(K.plant_step,
                           _arm_dynamics_step=_for_device(arm_dynamics.step, elementary=_elementary),
@@ -116,20 +122,26 @@ PARAMS = ("has_exploratory", "has_mastery", "exploratory_in_test", "filters_in_t
           "test_feedback", "n_train_steps", "n_period_steps", "replay_lag", "rls_every", "record_every",
           "dt_over_tau", "noise_amplitude", "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor",
           "psi_exponent", "error_filter", "output_filter", "kappa", "threshold", "gate_steepness", "transfer_moves",
-          "distance_filter", "divergence_bound", "effector", "dt_s", "effort_cost", "cost_on_movement")
+          "distance_filter", "divergence_bound", "effector", "dt_s", "effort_cost", "cost_on_movement",
+          "state_source", "state_amplitude", "exploration_filter", "exploration_scale", "adaptive_threshold",
+          "units_every")
 (HAS_EXP, HAS_MST, EXP_IN_TEST, FILTERS_IN_TEST, GATED, TEACHER, TEST_FEEDBACK, N_TRAIN, N_PERIOD, REPLAY_LAG,
  RLS_EVERY, RECORD_EVERY, DT_TAU, NOISE, ETA, PHI_ODD, PHI_GAIN, PHI_EXP, PSI_PRE, PSI_EXP, ERROR_FILTER,
  OUTPUT_FILTER, KAPPA, THRESHOLD, STEEPNESS, MOVES, DISTANCE_FILTER, BOUND, EFFECTOR, DT_S, EFFORT_COST,
- COST_ON_MOVEMENT) = range(len(PARAMS))
+ COST_ON_MOVEMENT, STATE_SOURCE, STATE_AMP, EXPLORATION_FILTER, EXPLORATION_SCALE, ADAPTIVE,
+ UNITS_EVERY) = range(len(PARAMS))
 # a run's sizes, after its params (``pack_params``): the batch's arrays are padded to the largest
-N_OUT, N_STATE, N_PLANT_PARAMS, N_COSTS = range(len(PARAMS), len(PARAMS) + 4)
+SIZES = ("n_out", "n_state", "n_plant_params", "n_costs", "n_signal", "n_units", "records_states")
+N_OUT, N_STATE, N_PLANT_PARAMS, N_COSTS, N_SIGNAL, N_UNITS, RECORDS_STATES = range(len(PARAMS),
+                                                                                    len(PARAMS) + len(SIZES))
 
 # the rows of a run's jump table (``jump_rows``): thread t's first noise draw, then the stride and the step
 STRIDE_ROW, STEP_ROW = 0, 1
 
 
-def pack_params(p: K.Params, n_out: int, n_state: int, n_plant_params: int, n_costs: int) -> np.ndarray:
-    return np.array([float(getattr(p, name)) for name in PARAMS] + [n_out, n_state, n_plant_params, n_costs])
+def pack_params(p: K.Params, **sizes) -> np.ndarray:
+    """A run's params and its sizes (``SIZES``, by name) as one float64 row."""
+    return np.array([float(getattr(p, name)) for name in PARAMS] + [float(sizes[name]) for name in SIZES])
 
 
 def jump_rows(increment: int, threads: int, n: int) -> np.ndarray:
@@ -160,25 +172,30 @@ def make_kernel(threads: int):
         return total
 
     @cuda.jit
-    def run_batch(n_steps, prm, J_data, J_indices, J_indptr, J_unscale, QS, TARGETS, SCHEDULE, MODS, COSTS,
-                  PLANT_PARAMS, PLANT_STATE, ZBAR_TOTAL,
-                  X, R, JR, FB, Z, ZE, ZM, ZBAR, HAND, W_exp, W_mst, P, KV, PEND, SC, REPLAY,
+    def run_batch(s_now, s_end, prm, J_data, J_indices, J_indptr, J_unscale, QS, TARGETS, SCHEDULE, MODS, COSTS,
+                  PLANT_PARAMS, Q_STATE, STATE_SIGNAL, UNITS, UNIT_OFFSETS, PLANT_STATE, ZBAR_TOTAL,
+                  X, R, JR, FB, Z, ZE, ZM, ZBAR, HAND, XI, W_exp, W_mst, P, KV, PEND, SC, REPLAY,
                   noise_state, noise_jumps, explore_state, explore_jump,
-                  rec_error, rec_distance, rec_z, rec_zexp, rec_hand, rec_nexp, rec_nmst, rec_gate, rec_plant):
+                  rec_error, rec_distance, rec_z, rec_zexp, rec_hand, rec_nexp, rec_nmst, rec_gate, rec_plant,
+                  rec_rates, rec_states):
         b = cuda.blockIdx.x
         t = cuda.threadIdx.x
-        buf = cuda.shared.array(threads, np.float64)
+        # dynamic shared memory (sized at launch): numba's simulator hands every thread the same buffer, where
+        # its static shared arrays are made by the first thread to ask and may be made twice
+        buf = cuda.shared.array(0, float64)
         p = prm[b]
         indptr, unscale, Q = J_indptr[b], J_unscale[b], QS[b]  # this run's network: rows into the shared arrays
         targets, schedule, mods = TARGETS[b], SCHEDULE[b], MODS[b]
         x, r, jr, fb, k = X[b], R[b], JR[b], FB[b], KV[b]
-        z, ze, zm, zbar, hand, sc = Z[b], ZE[b], ZM[b], ZBAR[b], HAND[b], SC[b]
+        z, ze, zm, zbar, hand, xis, sc = Z[b], ZE[b], ZM[b], ZBAR[b], HAND[b], XI[b], SC[b]
         wexp, wmst, pm, pend, replay = W_exp[b], W_mst[b], P[b], PEND[b], REPLAY[b]
         n, n_out = x.size, int(p[N_OUT])
         costs, plant_params = COSTS[b, :int(p[N_COSTS])], PLANT_PARAMS[b, :int(p[N_PLANT_PARAMS])]
         plant_state, zbar_total = PLANT_STATE[b, :int(p[N_STATE])], ZBAR_TOTAL[b, :n_out]
+        q_state, state_signal, n_signal = Q_STATE[b], STATE_SIGNAL[b], int(p[N_SIGNAL])
+        units, unit_offsets, n_units = UNITS[b], UNIT_OFFSETS[b], int(p[N_UNITS])
         n_train, n_period = int(p[N_TRAIN]), int(p[N_PERIOD])
-        for s in range(n_steps):
+        for s in range(s_now[b], s_end[b]):
             training = s < n_train
             phase = s % n_period
             if t == 0:
@@ -201,6 +218,14 @@ def make_kernel(threads: int):
                 drive = jr[j]
                 for o in range(n_out):
                     drive = _fma(Q[j, o], fb[o], drive)
+                for c in range(n_signal):  # the state input: the phase's row, the previous hand or the target
+                    if p[STATE_SOURCE] == STATE_HAND:
+                        v = hand[c]
+                    elif p[STATE_SOURCE] == STATE_TARGET:
+                        v = target_point[c]
+                    else:
+                        v = state_signal[phase, c]
+                    drive = _fma(q_state[j, c], p[STATE_AMP] * v, drive)
                 x[j] = _fma(p[DT_TAU], drive - x[j], x[j])
                 r[j] = tanh(x[j])
                 if training and p[NOISE] > 0.0:
@@ -226,10 +251,14 @@ def make_kernel(threads: int):
                         xi = 0.0
                         if training:
                             eh, el = _affine(explore_state[b, 0], explore_state[b, 1], explore_jump[b, 0],
-                                                    explore_jump[b, 1], explore_jump[b, 2], explore_jump[b, 3])
+                                             explore_jump[b, 1], explore_jump[b, 2], explore_jump[b, 3])
                             explore_state[b, 0], explore_state[b, 1] = eh, el
                             beta = sc[S_BETA]
                             xi = -beta + 2.0 * beta * _to_unit(_output(eh, el))
+                            if p[EXPLORATION_FILTER] != 1.0:  # correlated exploration (``kernel.loop.readouts``)
+                                a = p[EXPLORATION_FILTER]
+                                xi = (1.0 - a) * xis[o] + a * p[EXPLORATION_SCALE] * xi
+                                xis[o] = xi
                         if not lesion and (training or p[EXP_IN_TEST] > 0.0):
                             ze_o = dot_e + xi
                     zm[o] = zm_o
@@ -245,9 +274,12 @@ def make_kernel(threads: int):
                     zb = zbar_total
                 e = task_error(int(p[EFFECTOR]), z[:n_out], zb, target_point, plant_state, plant_params, p[DT_S],
                                costs, p[EFFORT_COST], hand)
-                if s == 0:
+                if s == 0:  # ``kernel.loop.track_distance``
                     sc[S_EBAR] = e
                     sc[S_M] = e
+                    sc[S_ESUM] = e
+                    sc[S_EBEST] = math.inf
+                    sc[S_STALLED] = 0.0
                 else:
                     sc[S_M] = (1.0 - p[DISTANCE_FILTER]) * sc[S_M] + p[DISTANCE_FILTER] * e
                 rec_error[b, s] = e
@@ -256,6 +288,9 @@ def make_kernel(threads: int):
                 if training and s > 0:
                     ebar = (1.0 - p[ERROR_FILTER]) * sc[S_EBAR] + p[ERROR_FILTER] * e
                     sc[S_EBAR] = ebar
+                    threshold = p[THRESHOLD]
+                    if p[ADAPTIVE] > 0.0:
+                        threshold = adaptive_threshold(sc, e, s, n_period, threshold, p[ADAPTIVE])
                     sc[S_BETA] = mods[SLOT_EXPLORATION_GAIN] * p[PSI_PRE] * _power(10.0 * ebar, p[PSI_EXP])
                     if p[HAS_EXP] > 0.0 and not lesion:
                         reward = phi(e - ebar + mods[SLOT_REWARD_BIAS], p[PHI_ODD] > 0.0, p[PHI_GAIN], p[PHI_EXP])
@@ -266,7 +301,7 @@ def make_kernel(threads: int):
                         if p[GATED] > 0.0 and mods[SLOT_BLOCK_TRANSFER] > 0.0:
                             gate = 0.0
                         elif p[GATED] > 0.0:
-                            gate = 0.5 - 0.5 * tanh(p[STEEPNESS] * (abs(ebar) - p[THRESHOLD]))
+                            gate = 0.5 - 0.5 * tanh(p[STEEPNESS] * (abs(ebar) - threshold))
                         sc[S_GATE] = gate
                     buf[1] = gate
                 else:
@@ -282,13 +317,18 @@ def make_kernel(threads: int):
             if gate > 0.0:  # RLS: k = P r, c = 1 / (1 + r.k), W += step k, P -= gate c k k^T
                 # One pass over P applies the previous RLS step's pending update and sums k = P r, as on the CPU.
                 # P is symmetric: thread i takes column i, so that at each j the threads touch adjacent entries.
+                # Entry (i, j) and (j, i) are updated alike, as the CPU updates its upper triangle (the smaller
+                # index's c), so P stays exactly symmetric and equal to the CPU's triangle.
                 pend_c = sc[S_PEND_C]
                 part = 0.0
                 for i in range(t, n, threads):
                     ci = pend_c * pend[i]
                     ki = 0.0
                     for j in range(n):
-                        pji = _fma(-ci, pend[j], pm[j, i])
+                        if j < i:
+                            pji = _fma(-(pend_c * pend[j]), pend[i], pm[j, i])
+                        else:
+                            pji = _fma(-ci, pend[j], pm[j, i])
                         pm[j, i] = pji
                         ki = _fma(pji, r[j], ki)
                     k[i] = ki
@@ -344,6 +384,13 @@ def make_kernel(threads: int):
                     rec_gate[b, i] = sc[S_GATE]
                     for q in range(plant_state.size):
                         rec_plant[b, i, q] = plant_state[q]
+            first = unit_offsets[s // n_period]  # the recorded units (``kernel.loop.record_units``)
+            if n_units > 0 and first >= 0 and phase % int(p[UNITS_EVERY]) == 0:
+                i = first + phase // int(p[UNITS_EVERY])
+                for u in range(t, n_units, threads):
+                    rec_rates[b, i, u] = r[units[u]]
+                    if p[RECORDS_STATES] > 0.0:
+                        rec_states[b, i, u] = x[units[u]]
             if t == 0:
                 for o in range(n_out):
                     if not abs(z[o]) <= p[BOUND]:

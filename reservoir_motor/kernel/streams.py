@@ -31,6 +31,14 @@ def state_of(generator: np.random.Generator) -> tuple[int, int]:
     return bits["state"]["state"], bits["state"]["inc"]
 
 
+def put_state(generator: np.random.Generator, hi, lo) -> None:
+    """Set a numpy Generator on PCG64 to the state (hi, lo), keeping its increment: where a stream advanced
+    elsewhere (``kernel.device``) stands."""
+    bits = generator.bit_generator.state
+    bits["state"]["state"] = (int(hi) << 64) | int(lo)
+    generator.bit_generator.state = bits
+
+
 def jump(n_draws: int, increment: int) -> tuple[int, int]:
     """(A, B) with the state n_draws draws on = A state + B (mod 2**128), for a stream with this increment."""
     if n_draws < 0:

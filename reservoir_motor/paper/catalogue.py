@@ -17,20 +17,21 @@ def main(name: str, argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="reduced size and 2 seeds (what the tests run)")
     ap.add_argument("--seeds", default="0:11")
     ap.add_argument("--workers", type=int)
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = ap.parse_args(argv)
-    print(draw(name, quick=args.quick, seeds=args.seeds, workers=args.workers))
+    print(draw(name, quick=args.quick, seeds=args.seeds, workers=args.workers, device=args.device))
     return 0
 
 
-def draw(name, *, quick=False, seeds="0:11", out_dir="figures/out", workers=None):
+def draw(name, *, quick=False, seeds="0:11", out_dir="figures/out", workers=None, device="cpu"):
     """Any figure by name: a paper figure, a condition figure or one of OTHER_FIGURES."""
     if name in OTHER_FIGURES:
-        return OTHER_FIGURES[name][0](quick=quick, seeds=seeds, out_dir=out_dir, workers=workers)
+        return OTHER_FIGURES[name][0](quick=quick, seeds=seeds, out_dir=out_dir, workers=workers, device=device)
     if name in PAPER_FIGURES:
-        return make_paper_figure(name, quick=quick, out_dir=out_dir, workers=workers)
+        return make_paper_figure(name, quick=quick, out_dir=out_dir, workers=workers, device=device)
     experiments, title = CONDITION_FIGURES[name]
     return make_condition_figure(name, experiments, title=title, quick=quick, seeds=seeds, out_dir=out_dir,
-                                 workers=workers)
+                                 workers=workers, device=device)
 
 
 #: name: (function, title): figures with a drawing of their own.

@@ -24,10 +24,10 @@ COLOURS = [(0.2, 0.1, 0.9), (0.0, 0.6, 0.3), (1.0, 0.5, 0.0), (1.0, 0.2, 0.2), (
 DASHES = ["-", "--", "-.", ":"]
 
 
-def ensure_runs(experiments, seeds, out_dir, *, quick=False, workers=None, overrides=()):
+def ensure_runs(experiments, seeds, out_dir, *, quick=False, workers=None, device="cpu", overrides=()):
     """Simulate what is missing, then return {experiment: [Result, ...]} read from the stored files."""
     sets = (QUICK if quick else []) + list(overrides)
-    run_sweep(experiments, seeds, out_dir, overrides=sets, workers=workers, progress=not quick)
+    run_sweep(experiments, seeds, out_dir, overrides=sets, workers=workers, device=device, progress=not quick)
     grouped = {}
     for run in plan(experiments, seeds, out_dir, overrides=sets):
         grouped.setdefault(run.config.name, []).append(load_result(run.path))
@@ -103,13 +103,13 @@ def write_provenance(path, grouped: dict, seeds) -> Path:
 
 
 def make_condition_figure(name, experiments, *, title, quick=False, seeds="0:11", out_dir="figures/out",
-                          results_dir="results/figures", labels=None, workers=None):
+                          results_dir="results/figures", labels=None, workers=None, device="cpu"):
     """Run, draw and record one figure; returns the PNG path."""
     from ..studies.sweep import parse_seeds
 
     seeds = parse_seeds("0:2" if quick and seeds == "0:11" else seeds)
     results_dir = Path(results_dir) / ("quick" if quick else "full")
-    grouped = ensure_runs(experiments, seeds, results_dir, quick=quick, workers=workers)
+    grouped = ensure_runs(experiments, seeds, results_dir, quick=quick, workers=workers, device=device)
     path = Path(out_dir) / name
     plot_condition_curves(grouped, path, title=title, labels=labels)
     write_provenance(path, grouped, seeds)
@@ -156,7 +156,8 @@ PAPER_FIGURES = {
 }
 
 
-def make_paper_figure(name, *, quick=False, out_dir="figures/out", results_dir="results/figures", workers=None):
+def make_paper_figure(name, *, quick=False, out_dir="figures/out", results_dir="results/figures", workers=None,
+                      device="cpu"):
     """Run what is missing for one of PAPER_FIGURES, draw it from the stored results; returns the PNG path."""
     from ..plots.run import plot_comparison
 
@@ -164,7 +165,7 @@ def make_paper_figure(name, *, quick=False, out_dir="figures/out", results_dir="
     results_dir = Path(results_dir) / ("quick" if quick else "full")
     grouped = {}  # by row label: a row may show the same experiment as another one, at its own seed
     for experiment, extra, label, *row_seed in rows:
-        found = ensure_runs([experiment], row_seed or [seed], results_dir, quick=quick, workers=workers,
+        found = ensure_runs([experiment], row_seed or [seed], results_dir, quick=quick, workers=workers, device=device,
                             overrides=extra)
         grouped[label] = next(iter(found.values()))
     path = Path(out_dir) / f"{name}.png"

@@ -36,7 +36,7 @@ def lesion_windows(result) -> dict[str, tuple[float, float]]:
 
 
 def neural_dynamics_figure(*, quick=False, seeds="0:11", out_dir="figures/out", results_dir="results/figures",
-                           workers=None) -> Path:
+                           workers=None, device="cpu") -> Path:
     """Run what is missing, draw the figure, write its provenance; returns the PNG path."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -45,7 +45,7 @@ def neural_dynamics_figure(*, quick=False, seeds="0:11", out_dir="figures/out", 
 
     seeds = parse_seeds("0:2" if quick and seeds == "0:11" else seeds)
     results_dir = Path(results_dir) / ("quick" if quick else "full")
-    grouped = ensure_runs(list(RULES) + [LESIONED], seeds, results_dir, quick=quick, workers=workers,
+    grouped = ensure_runs(list(RULES) + [LESIONED], seeds, results_dir, quick=quick, workers=workers, device=device,
                           overrides=QUICK_RECORDING if quick else RECORDING)
 
     fig = Figure(figsize=(15, 7.5), dpi=110, layout="constrained")

@@ -52,7 +52,7 @@ def rows_of_configs(rows, experiments, overrides) -> dict:
     return {r["condition"]: r for r in rows if (r["condition"], r["digest"]) in wanted}
 
 
-def reproduce(table: str, out_dir, *, seeds="0:11", workers=None, scheduler=None, overrides=(),
+def reproduce(table: str, out_dir, *, seeds="0:11", workers=None, device="cpu", scheduler=None, overrides=(),
               progress=True) -> str:
     """Run (what is missing of) a table's experiments and return it as markdown beside the published one.
 
@@ -61,7 +61,7 @@ def reproduce(table: str, out_dir, *, seeds="0:11", workers=None, scheduler=None
     """
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}: choose one of {', '.join(TABLES)}")
-    run_sweep(TABLES[table], seeds, out_dir, overrides=overrides, workers=workers, scheduler=scheduler,
+    run_sweep(TABLES[table], seeds, out_dir, overrides=overrides, workers=workers, device=device, scheduler=scheduler,
               progress=progress)
     return table_markdown(table, out_dir, overrides)
 

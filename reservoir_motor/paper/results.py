@@ -116,7 +116,7 @@ def rebuild_page(page: str, blocks: dict[str, str]) -> str:
 
 
 def build_results(out=DEFAULT_OUT, results_dir=DEFAULT_RESULTS, *, seeds=None, quick=False, only=None, workers=None,
-                  overrides=(), lockstep=False, progress=True) -> Path:
+                  device="cpu", overrides=(), lockstep=False, progress=True) -> Path:
     """Run what is missing of the tables ``only`` (default: all), then rebuild their blocks in ``out``.
 
     ``quick``: the figures' reduced size and seeds 0-1 (what the tests run), in ``results_dir``/quick; the full
@@ -129,7 +129,7 @@ def build_results(out=DEFAULT_OUT, results_dir=DEFAULT_RESULTS, *, seeds=None, q
     sets = (QUICK if quick else []) + list(overrides)
     directory = Path(results_dir) / ("quick" if quick else "full")
     experiments = list(dict.fromkeys(e for key in keys for e in TABLES[key].experiments()))
-    run_sweep(experiments, seed_list, directory, overrides=sets, workers=workers, progress=progress,
+    run_sweep(experiments, seed_list, directory, overrides=sets, workers=workers, device=device, progress=progress,
               lockstep=lockstep)
     command = " ".join(["reservoir-motor results", *(["--quick"] if quick else []),
                         *([f"--seeds {seeds_text}"] if seeds else []), *([f"--only {','.join(keys)}"] if only else []),

@@ -64,7 +64,7 @@ def _grid(amplitudes) -> list[tuple[str, list[str]]]:
             ("network.state_amplitude", [repr(float(a)) for a in amplitudes])]
 
 
-def _runs(experiments, seeds, results_dir, *, grid=(), quick, workers, progress):
+def _runs(experiments, seeds, results_dir, *, grid=(), quick, workers, progress, device="cpu"):
     """Sweep what is missing and return the planned runs; experiments with the same overrides go into one
     sweep, so that those that differ only in their test share their training."""
     groups = {}
@@ -72,7 +72,8 @@ def _runs(experiments, seeds, results_dir, *, grid=(), quick, workers, progress)
         groups.setdefault(tuple(_overrides(experiment, quick)), []).append(experiment)
     out = []
     for sets, names in groups.items():
-        run_sweep(names, seeds, results_dir, grid=grid, overrides=list(sets), workers=workers, progress=progress)
+        run_sweep(names, seeds, results_dir, grid=grid, overrides=list(sets), workers=workers, device=device,
+                  progress=progress)
         out += plan(names, seeds, results_dir, grid=grid, overrides=list(sets))
     return out
 
@@ -109,7 +110,7 @@ def _measure(run, with_divergence: bool) -> dict:
 
 
 def state_stability_figure(*, quick=False, seeds="0:11", out_dir="figures/out", results_dir="results/figures",
-                           workers=None, tasks=None, amplitudes=None) -> Path:
+                           workers=None, device="cpu", tasks=None, amplitudes=None) -> Path:
     """Run what is missing, draw the figure, write its tables and provenance; returns the PNG path.
 
     ``tasks`` (keys of ``TASKS``) and ``amplitudes`` restrict the study (default: all of them; in quick mode
@@ -125,8 +126,8 @@ def state_stability_figure(*, quick=False, seeds="0:11", out_dir="figures/out", 
     for task in tasks:
         experiment, references = TASKS[task]
         runs = _runs([experiment], seeds, results_dir, grid=_grid(amplitudes), quick=quick, workers=workers,
-                     progress=not quick)
-        runs += _runs(list(references.values()), seeds, results_dir, quick=quick, workers=workers,
+                     device=device, progress=not quick)
+        runs += _runs(list(references.values()), seeds, results_dir, quick=quick, workers=workers, device=device,
                       progress=not quick)
         label_of = {v: k for k, v in references.items()}
         rows[task] = _measure_runs(runs, seeds, workers)

@@ -9,34 +9,32 @@ runs: it never falls back to the CPU silently.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from ..config import ExperimentConfig
 from ..kernel import codes
 from ..kernel import streams as S
+from .memory import run_bytes, size_text
 
-#: threads per run: a power of two; 256 on a GPU, a few in the simulator's tests
+#: threads per run on a GPU: a power of two
 THREADS = 256
+#: threads per run in numba's CUDA simulator, where each is a Python thread
+SIMULATOR_THREADS = 4
+
+
+def default_threads() -> int:
+    """The threads per run when the caller names none: ``THREADS`` on a GPU, ``SIMULATOR_THREADS`` in the simulator."""
+    from numba.cuda import config
+
+    return SIMULATOR_THREADS if config.ENABLE_CUDASIM else THREADS
 
 
 def unsupported(config: ExperimentConfig) -> str | None:
     """Why the device engine cannot run ``config`` yet (field, value, what it allows), or None."""
-    rule, task, rec = config.rule, config.task, config.recording
-    checks = [
-        (task.effector in ("identity", "arm", "arm_dynamics"), "task.effector", task.effector,
-         "a built-in plant (a user's plant is not on the device yet)"),
-        (not config.network.state_input, "network.state_input", config.network.state_input, "false yet"),
-        (rule.adaptive_threshold == 0.0, "rule.adaptive_threshold", rule.adaptive_threshold, "0 yet"),
-        (rule.exploration_filter == 1.0, "rule.exploration_filter", rule.exploration_filter, "1 (no correlated "
-         "exploration) yet"),
-        (rec.n_units == 0, "recording.n_units", rec.n_units, "0 (no recorded units) yet"),
-        (not rec.checkpoints, "recording.checkpoints", rec.checkpoints, "none yet"),
-    ]
-    for ok, field, value, allowed in checks:
-        if not ok:
-            return f"{field} = {value!r} is not allowed with device='cuda': {allowed}"
+    effector = config.task.effector
+    if effector not in ("identity", "arm", "arm_dynamics"):
+        return (f"task.effector = {effector!r} is not allowed with device='cuda': a built-in plant (identity, arm, "
+                "arm_dynamics; a user's plant is not on the device yet)")
     return None
 
 
@@ -63,31 +61,73 @@ def refusal(runs: list[dict]) -> str | None:
         why = unsupported(run["config"])
         if why:
             return f"runs[{i}]: {why}"
-        if run.get("start") is not None:
-            return f"runs[{i}]: start = a checkpoint is not allowed with device='cuda' yet"
-    if len({run["config"].n_steps for run in runs}) > 1:
-        return "runs of one batch on the device must have the same number of steps yet"
-    return None
+    return device_memory_refusal([run["config"] for run in runs])
 
 
-def run_members(members: list, threads: int = THREADS) -> None:
-    """Run the prepared runs ``members`` (``simulate._Member``, sharing J) on the GPU to their ends, then let each
-    make its result. Every one must have passed ``refusal``."""
-    from ..kernel import device  # numba-cuda is needed only here
+def batch_bytes(configs: list[ExperimentConfig]) -> int:
+    """The device memory a batch of ``configs`` takes, about: each run's P (padded to the largest network), its
+    records and recorded units, and its J (``memory.run_bytes``, which counts more than the device holds)."""
+    n = max(c.network.n_neurons for c in configs)
+    total = 0
+    for c in configs:
+        part = run_bytes(c)
+        total += 8 * n * n + part["records"] // 2 + part["units"] // 2 + part["J"] // 2
+    return total
 
-    n_steps = members[0].config.n_steps
+
+def device_free_bytes() -> int | None:
+    """The free memory of the current GPU, or None in numba's simulator."""
+    from numba import cuda
+    from numba.cuda import config
+
+    if config.ENABLE_CUDASIM:
+        return None
+    return int(cuda.current_context().get_memory_info()[0])  # pragma: no cover - a GPU
+
+
+def device_memory_refusal(configs: list[ExperimentConfig], free: int | None = None) -> str | None:
+    """Why the batch of ``configs`` cannot fit in the GPU's free memory (``free`` bytes, the device's by default),
+    or None."""
+    free = device_free_bytes() if free is None else free
+    need = batch_bytes(configs)
+    if free is None or need <= free:
+        return None
+    return (f"{len(configs)} runs need about {size_text(need)} of GPU memory, but {size_text(free)} are free: "
+            "run fewer at once (sweep --device cuda makes batches that fit)")
+
+
+def run_members(members: list, threads: int) -> None:
+    """Run the prepared runs ``members`` (``simulate._Member``) on the GPU to their ends, each from its own step
+    (a continued checkpoint) to its own length, stopping the launch at each run's bounds (progress and
+    checkpoints, as the CPU loop stops), then let each make its result. Every one must have passed ``refusal``."""
+    from ..kernel import device
+
+    kernel = device.kernel(threads)
     batch = Batch(members, threads)
-    for m in members:
+    s_now = np.array([m.step for m in members], dtype=np.int64)
+    s_end = s_now.copy()
+    for i, m in enumerate(members):
         m.begin()
-    t0 = time.perf_counter()
-    batch.launch(device.kernel(threads), n_steps)
-    batch.copy_back()
-    wall = time.perf_counter() - t0
+        s_end[i] = m.next_bound()
+        if s_end[i] == s_now[i]:  # nothing left to simulate
+            m.reached(m.step)
     made_on = device_provenance()
     for m in members:
         m.prov.update(made_on)
-        diverged = int(m.state.scalars[codes.S_DIVERGED])
-        m.finish_at(n_steps if diverged < 0 else diverged + 1, wall)
+    batch.upload()
+    while (s_now < s_end).any():
+        batch.launch(kernel, s_now, s_end)
+        scalars = batch.dev["SC"].copy_to_host()
+        for i, m in enumerate(members):
+            if s_now[i] == s_end[i]:
+                continue
+            m.state.scalars[...] = scalars[i, :m.state.scalars.size]
+            diverged = int(m.state.scalars[codes.S_DIVERGED])
+            step = diverged + 1 if diverged >= 0 else int(s_end[i])
+            if m.reads_arrays(step):
+                batch.copy_back(i)
+            s_now[i] = step
+            s_end[i] = m.reached(step)
 
 
 def device_provenance() -> dict:
@@ -118,6 +158,12 @@ def _padded(arrays: list) -> np.ndarray:
     return out
 
 
+def _symmetric(P: np.ndarray) -> np.ndarray:
+    """P from its upper triangle, which is all the CPU loop keeps up to date (``kernel.loop``): a continued
+    checkpoint's lower triangle may be stale."""
+    return np.triu(P) + np.triu(P, 1).T
+
+
 class Batch:
     """The members' arrays stacked along a first axis of runs (``host``), and their copies on the device."""
 
@@ -126,23 +172,33 @@ class Batch:
 
         self.members = members
         st = [m.state for m in members]
+        fx = [m.fixed for m in members]
+
+        def some(a, shape):  # a run's array, or zeros of ``shape`` where it has none (the kernel reads its sizes)
+            return a if a.size else np.zeros(shape, a.dtype)
+
         self.host = dict(
-            prm=np.stack([device.pack_params(m.member[0], m.state.z.size, m.state.plant_state.size,
-                                             m.fixed.plant_params.size, m.fixed.costs.size) for m in members]),
-            costs=_padded([np.zeros(1) if not m.fixed.costs.size else m.fixed.costs for m in members]),
-            plant_params=_padded([m.fixed.plant_params if m.fixed.plant_params.size else np.zeros(1)
-                                  for m in members]),
-            PLANT_STATE=_padded([s.plant_state if s.plant_state.size else np.zeros(1) for s in st]),
-            ZBAR_TOTAL=_padded([s.zbar_total for s in st]),
-            targets=_padded([m.fixed.targets for m in members]),
-            schedule=_padded([m.fixed.schedule if m.fixed.schedule.size else np.zeros((1, 5)) for m in members]),
+            prm=np.stack([device.pack_params(m.member[0], n_out=m.state.z.size, n_state=m.state.plant_state.size,
+                                             n_plant_params=m.fixed.plant_params.size, n_costs=m.fixed.costs.size,
+                                             n_signal=m.fixed.Q_state.shape[1], n_units=m.fixed.units.size,
+                                             records_states=m.rec.states.shape[0] > 0) for m in members]),
+            targets=_padded([f.targets for f in fx]),
+            schedule=_padded([some(f.schedule, (1, 5)) for f in fx]),
             mods=np.stack([s.mods for s in st]),
+            costs=_padded([some(f.costs, 1) for f in fx]),
+            plant_params=_padded([some(f.plant_params, 1) for f in fx]),
+            Q_STATE=_padded([some(f.Q_state, (1, 1)) for f in fx]),
+            STATE_SIGNAL=_padded([some(f.state_signal, (1, 1)) for f in fx]),
+            UNITS=_padded([some(f.units, 1) for f in fx]),
+            UNIT_OFFSETS=_padded([f.unit_offsets for f in fx]),
+            PLANT_STATE=_padded([some(s.plant_state, 1) for s in st]),
+            ZBAR_TOTAL=_padded([s.zbar_total for s in st]),
             X=_padded([s.x for s in st]), R=_padded([s.r for s in st]), JR=_padded([s.Jr for s in st]),
             FB=_padded([s.fb for s in st]), Z=_padded([s.z for s in st]), ZE=_padded([s.z_exp for s in st]),
             ZM=_padded([s.z_mst for s in st]), ZBAR=_padded([s.zbar for s in st]),
-            HAND=_padded([s.hand for s in st]), W_exp=_padded([s.W_exp for s in st]),
-            W_mst=_padded([s.W_mst for s in st]),
-            P=_padded([s.P if s.P.size > 1 else np.zeros((s.x.size, s.x.size)) for s in st]),
+            HAND=_padded([s.hand for s in st]), XI=_padded([s.xi for s in st]),
+            W_exp=_padded([s.W_exp for s in st]), W_mst=_padded([s.W_mst for s in st]),
+            P=_padded([_symmetric(s.P) if s.P.size > 1 else np.zeros((s.x.size, s.x.size)) for s in st]),
             KV=_padded([s.k for s in st]), PEND=_padded([s.pend_k for s in st]), SC=_padded([s.scalars for s in st]),
             REPLAY=_padded([s.replay for s in st]),
             rec_error=_padded([m.rec.error for m in members]),
@@ -150,8 +206,9 @@ class Batch:
             rec_z=_padded([m.rec.z for m in members]), rec_zexp=_padded([m.rec.z_exp for m in members]),
             rec_hand=_padded([m.rec.hand for m in members]), rec_nexp=_padded([m.rec.norm_exp for m in members]),
             rec_nmst=_padded([m.rec.norm_mst for m in members]), rec_gate=_padded([m.rec.gate for m in members]),
-            rec_plant=_padded([m.rec.plant_state if m.rec.plant_state.size else np.zeros((1, 1))
-                               for m in members]),
+            rec_plant=_padded([some(m.rec.plant_state, (1, 1)) for m in members]),
+            rec_rates=_padded([some(m.rec.rates, (1, 1)) for m in members]),
+            rec_states=_padded([some(m.rec.states, (1, 1)) for m in members]),
         )
         n = st[0].x.size
         noise, explore = [], []
@@ -167,8 +224,7 @@ class Batch:
         # the runs' J end to end, once per distinct network; each run's row pointers offset into them
         data, indices, indptr, seen = [], [], [], {}
         offset = 0
-        for m in members:
-            f = m.fixed
+        for f in fx:
             key = (f.J_data.tobytes(), f.J_indices.tobytes(), f.J_indptr.tobytes())
             if key not in seen:
                 seen[key] = offset
@@ -177,48 +233,55 @@ class Batch:
                 offset += f.J_data.size
             indptr.append(f.J_indptr + np.uint64(seen[key]))
         self.shared = (np.concatenate(data), np.concatenate(indices), np.stack(indptr),
-                       np.array([float(m.fixed.J_unscale) for m in members]), _padded([m.fixed.Q for m in members]))
+                       np.array([float(f.J_unscale) for f in fx]), _padded([f.Q for f in fx]))
         self.threads = threads
         self.dev = None
 
-    ORDER = ("PLANT_STATE", "ZBAR_TOTAL", "X", "R", "JR", "FB", "Z", "ZE", "ZM", "ZBAR", "HAND", "W_exp", "W_mst",
-             "P", "KV", "PEND", "SC", "REPLAY", "noise_state", "noise_jumps", "explore_state", "explore_jump",
-             "rec_error", "rec_distance", "rec_z", "rec_zexp", "rec_hand", "rec_nexp", "rec_nmst", "rec_gate",
-             "rec_plant")
+    #: the kernel's per-run arguments, after the shared network, in its order
+    ORDER = ("targets", "schedule", "mods", "costs", "plant_params", "Q_STATE", "STATE_SIGNAL", "UNITS",
+             "UNIT_OFFSETS", "PLANT_STATE", "ZBAR_TOTAL", "X", "R", "JR", "FB", "Z", "ZE", "ZM", "ZBAR", "HAND", "XI",
+             "W_exp", "W_mst", "P", "KV", "PEND", "SC", "REPLAY", "noise_state", "noise_jumps", "explore_state",
+             "explore_jump", "rec_error", "rec_distance", "rec_z", "rec_zexp", "rec_hand", "rec_nexp", "rec_nmst",
+             "rec_gate", "rec_plant", "rec_rates", "rec_states")
+    #: where each comes back to: a state array (``kernel.loop.State``) or a record (``kernel.loop.Record``)
+    STATE_OF = dict(X="x", R="r", JR="Jr", FB="fb", Z="z", ZE="z_exp", ZM="z_mst", ZBAR="zbar",
+                    ZBAR_TOTAL="zbar_total", HAND="hand", PLANT_STATE="plant_state", XI="xi", W_exp="W_exp",
+                    W_mst="W_mst", P="P", KV="k", PEND="pend_k", SC="scalars", mods="mods", REPLAY="replay")
+    RECORD_OF = dict(rec_error="error", rec_distance="distance", rec_z="z", rec_zexp="z_exp", rec_hand="hand",
+                     rec_nexp="norm_exp", rec_nmst="norm_mst", rec_gate="gate", rec_plant="plant_state",
+                     rec_rates="rates", rec_states="states")
 
-    def arguments(self, n_steps: int, arrays: dict) -> tuple:
+    def arguments(self, s_now, s_end, arrays: dict) -> tuple:
         """The kernel's arguments in its order, taking the per-run arrays from ``arrays`` (host or device)."""
         data, indices, indptr, unscale, Q = self.shared
-        return (n_steps, arrays["prm"], data, indices, indptr, unscale, Q, arrays["targets"], arrays["schedule"],
-                arrays["mods"], arrays["costs"], arrays["plant_params"], *(arrays[k] for k in self.ORDER))
+        return (s_now, s_end, arrays["prm"], data, indices, indptr, unscale, Q, *(arrays[k] for k in self.ORDER))
 
-    def launch(self, kernel, n_steps: int) -> None:
+    def upload(self) -> None:
         from numba import cuda
 
         self.dev = {k: cuda.to_device(v) for k, v in self.host.items()}
-        args = [cuda.to_device(a) if isinstance(a, np.ndarray) else a for a in self.arguments(n_steps, self.dev)]
-        kernel[len(self.members), self.threads](*args)
+        self.dev_shared = tuple(cuda.to_device(a) for a in self.shared)
+
+    def launch(self, kernel, s_now: np.ndarray, s_end: np.ndarray) -> None:
+        """Run every run b from step ``s_now[b]`` to ``s_end[b]`` (or its divergence), in one launch."""
+        from numba import cuda
+
+        data, indices, indptr, unscale, Q = self.dev_shared
+        args = (cuda.to_device(s_now), cuda.to_device(s_end), self.dev["prm"], data, indices, indptr, unscale, Q,
+                *(self.dev[k] for k in self.ORDER))
+        kernel[len(self.members), self.threads, 0, 8 * self.threads](*args)  # shared: one float64 a thread
         cuda.synchronize()
 
-    def copy_back(self) -> None:
-        """The device's arrays into the members' state and record arrays (which the results are made from), each
-        run's own sizes cut from the padded ones."""
-        out = {k: self.dev[k].copy_to_host() for k in (*self.ORDER, "mods")}
-
-        def put(target, key, b):
+    def copy_back(self, b: int) -> None:
+        """Run ``b``'s arrays from the device into its state, records and random streams (which its checkpoints
+        and its result are made from), its own sizes cut from the padded ones."""
+        m = self.members[b]
+        for key, name in (*self.STATE_OF.items(), *self.RECORD_OF.items()):
+            target = getattr(m.state if key in self.STATE_OF else m.rec, name)
+            if key == "P" and target.size == 1:
+                continue  # a rule without RLS
             if target.size:
-                target[...] = out[key][(b, *map(slice, target.shape))]
-
-        for b, m in enumerate(self.members):
-            st, rec = m.state, m.rec
-            for name, key in (("x", "X"), ("r", "R"), ("Jr", "JR"), ("fb", "FB"), ("z", "Z"), ("z_exp", "ZE"),
-                              ("z_mst", "ZM"), ("zbar", "ZBAR"), ("zbar_total", "ZBAR_TOTAL"), ("hand", "HAND"),
-                              ("plant_state", "PLANT_STATE"), ("W_exp", "W_exp"), ("W_mst", "W_mst"), ("k", "KV"),
-                              ("pend_k", "PEND"), ("scalars", "SC"), ("mods", "mods"), ("replay", "REPLAY")):
-                put(getattr(st, name), key, b)
-            if st.P.size > 1:
-                put(st.P, "P", b)
-            for name, key in (("error", "rec_error"), ("distance", "rec_distance"), ("z", "rec_z"),
-                              ("z_exp", "rec_zexp"), ("hand", "rec_hand"), ("norm_exp", "rec_nexp"),
-                              ("norm_mst", "rec_nmst"), ("gate", "rec_gate"), ("plant_state", "rec_plant")):
-                put(getattr(rec, name), key, b)
+                target[...] = self.dev[key][b].copy_to_host()[tuple(map(slice, target.shape))]
+        noise, explore = self.dev["noise_state"][b].copy_to_host(), self.dev["explore_state"][b].copy_to_host()
+        S.put_state(m.streams["reservoir_noise"], *noise)
+        S.put_state(m.streams["exploration"], *explore)

@@ -79,9 +79,9 @@ def check_every(every) -> None:
 
 def run_resumable(config: ExperimentConfig, seed: int, out_path, every: int, *, start: Checkpoint | None = None,
                   progress: Callable[[int, int], None] | None = None, n_chunks: int = 50,
-                  announce: Callable[[str], None] | None = None) -> tuple[Result, Path]:
-    """Simulate ``config`` with ``seed`` into the result file ``out_path``, writing a checkpoint every
-    ``every`` periods into its side file, or resume from that side file when a killed run left one.
+                  announce: Callable[[str], None] | None = None, device: str = "cpu") -> tuple[Result, Path]:
+    """Simulate ``config`` with ``seed`` (on ``device``, as ``simulate``) into the result file ``out_path``, writing a
+    checkpoint every ``every`` periods into its side file, or resume from that side file when a killed run left one.
 
     Returns the result and the path it was saved to; the side file is gone once the result is written.
     """
@@ -101,7 +101,7 @@ def run_resumable(config: ExperimentConfig, seed: int, out_path, every: int, *, 
         if announce is not None:
             announce(f"resuming from period {resumed} of {side}")
     result = simulate(config, seed, start=start, progress=progress, n_chunks=n_chunks, checkpoint_every=every,
-                      on_checkpoint=SideFile(side, config, seed, origin, kept))
+                      on_checkpoint=SideFile(side, config, seed, origin, kept), device=device)
     if resumed is not None:  # the same run: its source is the run's own, not the side file
         for key in ORIGIN_KEYS:
             result.provenance.pop(key, None)

@@ -256,7 +256,7 @@ def simulate_group(runs: list[dict], device: str = "cpu", threads: int | None = 
             raise ConfigError(why)
     members = [_Member(**run) for run in runs]
     if device == "cuda":  # each run brings its own network
-        on_device.run_members(members, threads or on_device.THREADS)
+        on_device.run_members(members, threads or on_device.default_threads())
         return [m.result for m in members]
     first = members[0]
     for i, m in enumerate(members[1:], 1):
@@ -346,8 +346,9 @@ class _Member:
         self.kept, self.handed = _capture_periods(config, self.step // per, checkpoint_every if on_checkpoint else 0,
                                                   capture_at if on_checkpoint else ())
         self.checkpoints = {}
-        # chunk bounds: the progress reports', and every checkpoint step
-        bounds = np.unique(np.concatenate([np.linspace(0, n_steps, max(1, n_chunks) + 1).astype(np.int64),
+        # chunk bounds: the progress reports' (when reported), and every checkpoint step
+        chunks = max(1, n_chunks) if progress is not None else 1
+        bounds = np.unique(np.concatenate([np.linspace(0, n_steps, chunks + 1).astype(np.int64),
                                            [k * per for k in self.kept | self.handed], [self.step]]))
         self.bounds = [int(b) for b in bounds if b > self.step]
 
@@ -374,12 +375,12 @@ class _Member:
         self._finish(time.perf_counter() - self.t0)
         return step
 
-    def finish_at(self, step: int, wall_s: float) -> None:
-        """Another engine ran this run to ``step`` (its end, or the step after it diverged): report and finish."""
-        self.step = step
-        if self.progress is not None:
-            self.progress(step, self.config.n_steps)
-        self._finish(wall_s)
+    def reads_arrays(self, step: int) -> bool:
+        """Whether ``reached(step)`` reads the run's arrays (it ends or diverged there, or takes a checkpoint): an
+        engine that holds them elsewhere (``simulation.on_device``) hands them back first."""
+        per = self.config.n_period_steps
+        return (step >= self.config.n_steps or self.state.scalars[codes.S_DIVERGED] >= 0
+                or (step % per == 0 and step // per in self.kept | self.handed))
 
     def _take(self, step: int) -> None:
         per = self.config.n_period_steps

@@ -246,8 +246,59 @@ def _failed(path: Path, experiment: str, seed: int, exc: Exception) -> dict:
             "steps_independent": 0}
 
 
+def execute_batch(jobs: list, threads: int | None = None) -> list[dict]:
+    """Simulate the runs ``jobs`` (``(config_dict, seed, path)``) whose files are missing as one batch on this
+    process's GPU (``simulate_group(..., device="cuda")``) and write their files; return one status per job. A
+    batch that raises runs its runs one by one on the GPU, so that each failure is recorded against its own run."""
+    from ..simulation.simulate import simulate_group
+
+    statuses, todo = {}, []
+    for config_dict, seed, path in jobs:
+        path = Path(path)
+        if path.exists():
+            statuses[str(path)] = {"path": str(path), "status": "done", "skipped": True, "steps_simulated": 0,
+                                   "steps_independent": 0}
+            continue
+        try:
+            todo.append(Run(ExperimentConfig.from_dict(config_dict), seed, path))
+        except Exception as exc:  # noqa: BLE001 - recorded, the others go on
+            statuses[str(path)] = _failed(path, config_dict["name"], seed, exc)
+
+    def run_all(runs):
+        results = simulate_group([dict(config=r.config, seed=r.seed) for r in runs], device="cuda", threads=threads)
+        return [dict(_saved(r, res, None, None), group_size=len(runs)) for r, res in zip(runs, results, strict=True)]
+
+    try:
+        done = run_all(todo) if todo else []
+    except Exception:  # noqa: BLE001 - each run again alone, which records its own failure
+        done = []
+        for r in todo:
+            try:
+                done += run_all([r])
+            except Exception as exc:  # noqa: BLE001
+                done.append(_failed(r.path, r.config.name, r.seed, exc))
+    statuses.update({d["path"]: d for d in done})
+    return [statuses[str(path)] for _, _, path in jobs]
+
+
+def device_batches(runs: list[Run], free: int | None, batch_size: int | None = None) -> list[list[Run]]:
+    """``runs`` in batches for the GPU, the longest runs first (a batch lasts as long as its longest run): each
+    batch at most ``batch_size`` runs and, where the GPU's ``free`` bytes are known, at most 90 % of them."""
+    from ..simulation.on_device import batch_bytes
+
+    batches, current = [], []
+    for run in sorted(runs, key=lambda r: -r.config.n_steps):
+        full = batch_size is not None and len(current) >= batch_size
+        if current and (full or (free is not None and batch_bytes([c.config for c in current + [run]]) > 0.9 * free)):
+            batches.append(current)
+            current = []
+        current.append(run)
+    return batches + ([current] if current else [])
+
+
 def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=None, scheduler=None,
-              retry_failed=False, progress=True, share=True, lockstep=False) -> list[dict]:
+              retry_failed=False, progress=True, share=True, lockstep=False, device="cpu",
+              batch_size=None) -> list[dict]:
     """Run every missing run of a sweep; return one status dict per run.
 
     Parameters
@@ -272,6 +323,12 @@ def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=Non
         Give each worker all the runs of one network (``network_key``: a seed's conditions that differ only in
         rule, task, manipulations, ...), which it advances in lockstep (``execute_tree``): one product of J
         with their rates per step instead of one per run. The files are the same either way.
+    device : {"cpu", "cuda"}
+        With ``"cuda"`` the runs go to the GPU in batches (``device_batches``; a Dask worker takes a batch to its
+        own GPU), each run from step 0 (``share`` and ``lockstep`` do not apply); a run the GPU engine does not
+        cover is refused before anything runs (``ConfigError``).
+    batch_size : int, optional
+        With ``device="cuda"``: at most this many runs a batch (default: as many as the GPU's memory holds).
     """
     from .prefix import plan_tree
 
@@ -287,6 +344,10 @@ def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=Non
     statuses = {str(r.path): {"path": str(r.path), "status": "done", **skipped} for r in runs if r.path.exists()}
     statuses.update({str(r.path): {"path": str(r.path), "status": "failed", **skipped}
                      for r in runs if not r.path.exists() and r.failed_path.exists() and not retry_failed})
+    if device == "cuda":
+        return _run_on_device(runs, todo, statuses, scheduler, batch_size, progress)
+    if device != "cpu":
+        raise ConfigError(f"device = {device!r} is not allowed: must be 'cpu' or 'cuda'")
     bar = SweepProgress(len(runs), len(runs) - len(todo), disable=not progress)
     groups = [[todo[n.run] for n in tree] for tree in plan_tree(todo)] if share else [[r] for r in todo]
     if lockstep:  # the trees of one network in one job
@@ -297,6 +358,39 @@ def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=Non
     groups.sort(key=lambda g: -sum(r.config.n_steps for r in g))  # the longest first: the workers end together
     jobs = [[(r.config.to_dict(), r.seed, str(r.path)) for r in g] for g in groups]
     results = _run_dask(jobs, scheduler, bar, lockstep) if scheduler else _run_local(jobs, workers, bar, lockstep)
+    for res in results:
+        statuses[res["path"]] = res
+    bar.close()
+    return [statuses[str(r.path)] for r in runs]
+
+
+def _run_on_device(runs, todo, statuses, scheduler, batch_size, progress) -> list[dict]:
+    """The device path of ``run_sweep``: every run checked, then the batches run here or on Dask's workers."""
+    from ..simulation import on_device
+
+    if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1):
+        raise ConfigError(f"--batch-size {batch_size} is not allowed: must be an integer >= 1")
+    why = on_device.unavailable() if not scheduler else None  # a cluster's workers have their own GPUs
+    if why:
+        raise ConfigError(why)
+    for r in todo:
+        why = on_device.unsupported(r.config)
+        if why:
+            raise ConfigError(f"{r.config.name} seed {r.seed}: {why}")
+    free = on_device.device_free_bytes() if not scheduler else None
+    batches = device_batches(todo, free, batch_size)
+    for b in batches:  # a single run too large for the GPU
+        why = on_device.device_memory_refusal([r.config for r in b], free) if free is not None else None
+        if why:
+            raise ConfigError(f"{b[0].config.name} seed {b[0].seed}: {why}")
+    jobs = [[(r.config.to_dict(), r.seed, str(r.path)) for r in b] for b in batches]
+    bar = SweepProgress(len(runs), len(runs) - len(todo), disable=not progress)
+    if scheduler:
+        results = _run_dask(jobs, scheduler, bar, task=execute_batch)
+    else:
+        results = []
+        for job in jobs:
+            results += _finished(execute_batch(job), bar)
     for res in results:
         statuses[res["path"]] = res
     bar.close()
@@ -341,7 +435,7 @@ def _job_key(job: list) -> str:
     return f"tree-{stem}-{len(job)}-{files}"
 
 
-def _run_dask(jobs, scheduler, bar, lockstep):
+def _run_dask(jobs, scheduler, bar, lockstep=False, task=execute_tree):
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -350,8 +444,8 @@ def _run_dask(jobs, scheduler, bar, lockstep):
         return []
     out = []
     with Client(scheduler, timeout="30s") as client:
-        futures = [client.submit(execute_tree, job, lockstep, key=_job_key(job), pure=False, retries=3)
-                   for job in jobs]
+        args = () if task is execute_batch else (lockstep,)
+        futures = [client.submit(task, job, *args, key=_job_key(job), pure=False, retries=3) for job in jobs]
         for fut in as_completed(futures):
             out += _finished(fut.result(), bar)
     return out

@@ -11,14 +11,13 @@ import numpy as np
 import pytest
 
 from reservoir_motor import load_experiment, simulate
-from reservoir_motor.errors import ConfigError
 from reservoir_motor.kernel import streams
 
 pytest.importorskip("numba.cuda")
 from reservoir_motor.simulation.on_device import unsupported  # noqa: E402
 from reservoir_motor.simulation.simulate import simulate_group  # noqa: E402
 
-TINY = ["network.n_neurons=20", "task.duration_ms=10", "schedule.n_train_trials=3", "schedule.n_test_trials=1",
+TINY = ["network.n_neurons=20", "task.duration_ms=6", "schedule.n_train_trials=3", "schedule.n_test_trials=1",
         "schedule.replay_lag_trials=1", "recording.record_every=1"]
 THREADS = 4  # more units than threads: every thread takes several, and the tree has two levels
 TRACES = ("z", "z_exploratory", "hand", "error", "distance", "norm_mastery", "norm_exploratory", "gate",
@@ -66,16 +65,29 @@ OPEN = "rule.transfer_threshold=5"  # SUPERTREX's gate opens at this size
 DYNAMICAL = ("task.effector='arm_dynamics'", "task.arm_lengths=[]", "task.target_scale=144.734")
 
 
+EVERYTHING = (OPEN, "network.state_input=true", "network.state_signal='harmonics'", "rule.exploration_filter=0.2",
+              "rule.adaptive_threshold=2.0", "recording.n_units=3", "recording.units_every=3",
+              "recording.record_states=true")
+
+
 @pytest.mark.parametrize("name, extra", [("task1-force", ()), ("task1-rmhl", ()), ("task1-supertrex", (OPEN,)),
                                          ("task1-supertrex", (OPEN, "schedule.test_feedback='replay'")),
                                          ("task2-supertrex", (OPEN,)),  # the kinematic arm
                                          ("task3-rmhl", ("task.cost_signal='movement'", "task.effort_cost=0.01")),
-                                         ("task2-supertrex", (OPEN,) + DYNAMICAL)])
+                                         ("task2-supertrex", (OPEN,) + DYNAMICAL),
+                                         ("task1-supertrex", EVERYTHING),  # state input, correlated, units, ...
+                                         ("task2-rmhl", ("network.state_input=true", "network.state_signal='hand'")),
+                                         ("task1-force", ("network.state_input=true",
+                                                          "network.state_signal='target'"))])
 def test_device_run_agrees_with_the_cpu(name, extra):
     config = load_experiment(name, TINY + list(extra))
     cpu = simulate(config, 5)
     gpu = simulate_group([dict(config=config, seed=5)], device="cuda", threads=THREADS)[0]
     assert_agrees(cpu, gpu, TRACES)
+    if cpu.activity is not None:  # the recorded units
+        assert np.allclose(cpu.activity.rates, gpu.activity.rates, rtol=1e-6, atol=1e-7)
+        assert cpu.activity.rates.shape == gpu.activity.rates.shape and cpu.activity.rates.size
+        assert np.allclose(cpu.activity.states, gpu.activity.states, rtol=1e-6, atol=1e-7)
     for key in ("w_mastery", "w_exploratory"):
         assert np.allclose(cpu.weights[key], gpu.weights[key], rtol=1e-9, atol=1e-15), key
     assert gpu.deviation == pytest.approx(cpu.deviation, rel=1e-9)
@@ -118,17 +130,49 @@ def test_device_batch_of_seeds_and_rules_is_each_runs_own():
 
 
 def test_device_refuses_what_it_does_not_cover_in_one_line():
-    state = load_experiment("task1-supertrex", TINY + ["network.state_input=true"])
-    assert unsupported(state) == "network.state_input = True is not allowed with device='cuda': false yet"
-    with pytest.raises(ConfigError, match=r"runs\[0\]: network.state_input = True is not allowed"):
-        simulate(state, 0, device="cuda")
-    saving = load_experiment("task1-supertrex", TINY + ["recording.checkpoints=[1]"])
-    with pytest.raises(ConfigError, match=r"recording.checkpoints = \(1,\) is not allowed"):
-        simulate(saving, 0, device="cuda")
+    from types import SimpleNamespace
+
+    from reservoir_motor.simulation.on_device import device_memory_refusal
+
+    config = load_experiment("task1-force", TINY)
+    assert unsupported(config) is None
+    user = SimpleNamespace(task=SimpleNamespace(effector="my_plants:Crank"))
+    assert unsupported(user) == ("task.effector = 'my_plants:Crank' is not allowed with device='cuda': a built-in "
+                                 "plant (identity, arm, arm_dynamics; a user's plant is not on the device yet)")
+    why = device_memory_refusal([config] * 3, free=1000)
+    assert why.startswith("3 runs need about ") and why.endswith("sweep --device cuda makes batches that fit)")
+    assert device_memory_refusal([config] * 3, free=10**9) is None
     with pytest.raises(ValueError, match="threads = 6 is not allowed: must be a power of two"):
-        simulate_group([dict(config=load_experiment("task1-force", TINY), seed=0)], device="cuda", threads=6)
+        simulate_group([dict(config=config, seed=0)], device="cuda", threads=6)
     with pytest.raises(ValueError, match="device = 'gpu' is not allowed: must be 'cpu' or 'cuda'"):
-        simulate(load_experiment("task1-force", TINY), 0, device="gpu")
+        simulate(config, 0, device="gpu")
+
+
+def test_device_checkpoints_are_captured_and_continued_as_on_the_cpu():
+    """A run that keeps a checkpoint hands it over as the CPU's; the device continues a checkpoint (its own or the
+    CPU's) to the uninterrupted run's numbers; runs of unequal lengths share a batch."""
+    from reservoir_motor import ExperimentConfig
+
+    config = load_experiment("task1-supertrex", TINY + [OPEN, "recording.checkpoints=[2]"])
+    cpu = simulate(config, 3)
+    gpu, longer = simulate_group([dict(config=config, seed=3),
+                                  dict(config=load_experiment("task1-force", TINY + ["schedule.n_train_trials=4"]),
+                                       seed=3)], device="cuda", threads=THREADS)
+    assert longer.metrics["n_steps"] > gpu.metrics["n_steps"]
+    assert longer.deviation == pytest.approx(simulate(longer.config, 3).deviation, rel=1e-9)
+    a, b = cpu.checkpoints[2], gpu.checkpoints[2]
+    upper = np.triu(a.state["P"])  # all the CPU keeps of P; the device keeps it whole, symmetric
+    assert a.step == b.step and np.allclose(upper, np.triu(b.state["P"]), rtol=1e-9, atol=1e-15)
+    assert np.array_equal(b.state["P"], b.state["P"].T)
+    assert a.streams == b.streams  # the random streams stand where the CPU's do
+    # continued under a config whose test differs from step 2 on: the device from either checkpoint
+    test = ExperimentConfig.from_dict({**config.to_dict(), "schedule": {**config.to_dict()["schedule"],
+                                                                       "test_feedback": "target"}})
+    cpu_on = simulate(test, 3, start=a)
+    for start in (a, b):
+        gpu_on = simulate_group([dict(config=test, seed=3, start=start)], device="cuda", threads=THREADS)[0]
+        assert_agrees(cpu_on, gpu_on, TRACES)
+        assert int(gpu_on.provenance["continued_from_period"]) == 2
 
 
 def test_device_without_a_gpu_is_refused_in_one_line(tmp_path):

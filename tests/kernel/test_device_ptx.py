@@ -27,7 +27,9 @@ tiny = ["network.n_neurons=20", "task.duration_ms=10", "schedule.n_train_trials=
         "schedule.replay_lag_trials=1"]
 members = [_Member(config=load_experiment(name, tiny), seed=0) for name in ("task1-force", "task3-supertrex")]
 batch = Batch(members, 256)
-signature = tuple(numba.typeof(a) for a in batch.arguments(10, batch.host))
+import numpy as np
+steps = np.zeros(len(members), np.int64)
+signature = tuple(numba.typeof(a) for a in batch.arguments(steps, steps, batch.host))
 ptx, _ = cuda.compile_ptx(device.make_kernel(256).py_func, signature, cc=(9, 0))
 print(len(ptx), ".target sm_90" in ptx)
 """
