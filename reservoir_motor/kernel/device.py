@@ -17,10 +17,12 @@ Psi use ``reservoir_motor.elementary``. The sums of the readouts and of k are in
 eight lanes, so a run agrees with the CPU's to rounding, carried on by the chaotic reservoir (tested to 1e-9
 relative on tiny runs in the simulator, ``tests/kernel/test_device.py``).
 
-What it covers: FORCE, RMHL and SUPERTREX (every teacher, gate and transfer) on the built-in plants (identity,
-kinematic arm, dynamical arm) with their movement and effort costs, any test feedback, ``rls_every``, recording
-interval and manipulation; the plants, the task error and the manipulations are the CPU loop's sources.
-``simulation.on_device`` refuses the rest in one line.
+Each block runs its run from ``s_now[b]`` to ``s_end[b]`` (a continued checkpoint starts later; runs differ in
+length), so the host can stop a batch at a run's checkpoint and go on. What it covers: FORCE, RMHL and SUPERTREX
+(every teacher, gate, threshold and transfer), correlated exploration, state input, recorded units, on the built-in
+plants (identity, kinematic arm, dynamical arm) with their movement and effort costs, any test feedback,
+``rls_every``, recording interval and manipulation; the plants, the task error, the manipulations and the adaptive
+threshold are the CPU loop's sources. ``simulation.on_device`` refuses the rest in one line.
 """
 
 from __future__ import annotations
