@@ -78,6 +78,15 @@ def _span(values) -> str:
     return values[0] if len(values) == 1 else f"{values[0]} to {values[-1]}"
 
 
+def machine(prov: dict) -> str:
+    """What ran a run's loop, from its provenance: the CPU model and numba's target, or the GPU and its software."""
+    cpu = f"{prov.get('cpu_model', 'CPU model not recorded')} (numba target {prov.get('cpu', '?')})"
+    if prov.get("device"):
+        return (f"GPU {prov['device']} (CUDA driver {prov.get('cuda_driver') or '-'}, numba-cuda "
+                f"{prov.get('numba_cuda_version', '?')}) on {cpu}")
+    return cpu
+
+
 def provenance_line(command: str, paths) -> str:
     """``Made by`` the command, with the commits, machines and dates of the runs in ``paths``."""
     commits, machines, dates = {}, set(), []
@@ -87,7 +96,7 @@ def provenance_line(command: str, paths) -> str:
         commit = prov.get("git_commit", "unknown")[:7] + ("-dirty" if prov.get("git_commit", "").endswith("-dirty")
                                                           else "")
         commits[commit] = commits.get(commit, 0) + 1
-        machines.add(f"{prov.get('cpu_model', 'CPU model not recorded')} (numba target {prov.get('cpu', '?')})")
+        machines.add(machine(prov))
         dates.append(prov.get("created_utc", "not recorded")[:10])
     made = ", ".join(f"{c} ({n} runs)" if len(commits) > 1 else c for c, n in sorted(commits.items()))
     return (f"Made by `{command}`; {len(dates)} runs; commit {made}; machine {'; '.join(sorted(machines))}; "
@@ -132,6 +141,7 @@ def build_results(out=DEFAULT_OUT, results_dir=DEFAULT_RESULTS, *, seeds=None, q
     run_sweep(experiments, seed_list, directory, overrides=sets, workers=workers, device=device, progress=progress,
               lockstep=lockstep)
     command = " ".join(["reservoir-motor results", *(["--quick"] if quick else []),
+                        *(["--device cuda"] if device == "cuda" else []),
                         *([f"--seeds {seeds_text}"] if seeds else []), *([f"--only {','.join(keys)}"] if only else []),
                         *(f"--set {s}" for s in overrides)])
     blocks = {key: block(key, directory, seed_list, sets, command) for key in keys}

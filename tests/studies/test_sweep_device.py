@@ -90,3 +90,12 @@ def test_a_device_sweep_on_dask_sends_batches_to_the_workers(tmp_path, dask_clus
     assert sorted(a) == sorted(b)
     for name in a:
         assert np.array_equal(a[name][0], b[name][0])
+
+
+def test_a_table_names_the_gpu_that_made_its_runs(tmp_path):
+    from reservoir_motor.paper.results import provenance_line
+
+    run_sweep(["task1-force"], "0:1", tmp_path, overrides=TINY, device="cuda", progress=False)
+    line = provenance_line("reservoir-motor results --device cuda", sorted(tmp_path.glob("*.h5")))
+    assert "; machine GPU numba CUDA simulator (CUDA driver -, numba-cuda 0." in line
+    assert line.startswith("Made by `reservoir-motor results --device cuda`; 1 runs;")
