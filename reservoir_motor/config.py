@@ -271,6 +271,12 @@ class RuleConfig(_Section):
         "= sqrt((2 - a_xi) / a_xi), so that xi keeps the variance beta^2 / 3 with a correlation time of dt / a_xi; "
         "1 = a new draw every step (the scripts). For plants that low-pass their command (docs/arm-dynamics.md)",
         lo=0, hi=1, lo_open=True, added=True)
+    eligibility_filter: float = _f(
+        1.0, "a_el of the exploratory eligibility trace E <- (1 - a_el) E + a_el (z_exp - zbar) r^T, which the reward "
+        "multiplies in place of the step's own Hebbian term, so that a reward that shows later still finds the "
+        "exploration that caused it (a time constant of dt / a_el; pair it with a slower error_filter, the reward's "
+        "baseline). 1 = no trace (the scripts). For plants that low-pass their command (docs/arm-dynamics.md)",
+        lo=0, hi=1, lo_open=True, added=True)
     error_filter: float = _f(0.2, "a_e of the fast error filter ebar <- (1 - a_e) ebar + a_e e", lo=0, hi=1,
                              lo_open=True)
     output_filter: float = _f(0.2, "a_z of the output filter zbar <- (1 - a_z) zbar + a_z z", lo=0, hi=1,

@@ -143,6 +143,13 @@ FEATURE_CASES.update({
         "rule.exploration_filter=0.05", "schedule.test_feedback='autonomous'")),
     "exploration-filter-lesion-rmhl": ("task1-rmhl", ("rule.exploration_filter=0.3",
                                                       manipulations('kind="lesion_exploratory", start=1, stop=2'))),
+    # the eligibility trace in place of the step's Hebbian term, with a slower reward baseline; and under a lesion
+    # that keeps the trace running
+    "eligibility-arm-dynamics-rmhl": ("task1-rmhl", ARM_DYNAMICS + (
+        "rule.eligibility_filter=0.05", "rule.error_filter=0.02", "schedule.test_feedback='autonomous'")),
+    "eligibility-correlated-supertrex": ("task1-supertrex", GATE_OPEN + (
+        "rule.eligibility_filter=0.1", "rule.exploration_filter=0.3",
+        manipulations('kind="lesion_exploratory", start=1, stop=2'))),
     "adaptive-threshold-first-period": (
         "task1-supertrex", ("rule.transfer_threshold=0.01", "rule.adaptive_threshold=2.0", "rule.gate_steepness=20.0")),
 })

@@ -280,6 +280,8 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
     fb = np.zeros(n_out)
     W_exp = np.zeros((n_out, n))
     W_mst = np.zeros((n_out, n))
+    E = np.zeros((n_out, n))  # the eligibility trace (rule.eligibility_filter < 1)
+    a_el = rule.eligibility_filter
     P = np.eye(n) / net_cfg.rls_regularisation
     beta = rule.initial_exploration
     xi_lowpass = np.zeros(n_out)
@@ -354,10 +356,14 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
             ebar = (1 - a_e) * ebar + a_e * e
             e_hat = e - ebar
             if explores:
+                hebbian = np.outer(z_exp - zbar, r)
+                if a_el != 1.0:  # the trace of the Hebbian term takes its place
+                    E = (1 - a_el) * E + a_el * hebbian
+                    hebbian = E
                 if not now["lesion_exploratory"]:
                     reward = phi_reward(e_hat + now["reward_bias"], rule.phi_gain, rule.phi_exponent,
                                         rule.phi == "odd")
-                    W_exp = W_exp + now["dopamine"] * eta * reward * np.outer(z_exp - zbar, r)
+                    W_exp = W_exp + now["dopamine"] * eta * reward * hebbian
                 beta = now["exploration_gain"] * rule.psi_prefactor * (10 * ebar) ** rule.psi_exponent
             if (s + 1) % rule.rls_every == 0:
                 if name == "force":

@@ -126,12 +126,12 @@ PARAMS = ("has_exploratory", "has_mastery", "exploratory_in_test", "filters_in_t
           "psi_exponent", "error_filter", "output_filter", "kappa", "threshold", "gate_steepness", "transfer_moves",
           "distance_filter", "divergence_bound", "effector", "dt_s", "effort_cost", "cost_on_movement",
           "state_source", "state_amplitude", "exploration_filter", "exploration_scale", "adaptive_threshold",
-          "units_every")
+          "units_every", "eligibility_filter")
 (HAS_EXP, HAS_MST, EXP_IN_TEST, FILTERS_IN_TEST, GATED, TEACHER, TEST_FEEDBACK, N_TRAIN, N_PERIOD, REPLAY_LAG,
  RLS_EVERY, RECORD_EVERY, DT_TAU, NOISE, ETA, PHI_ODD, PHI_GAIN, PHI_EXP, PSI_PRE, PSI_EXP, ERROR_FILTER,
  OUTPUT_FILTER, KAPPA, THRESHOLD, STEEPNESS, MOVES, DISTANCE_FILTER, BOUND, EFFECTOR, DT_S, EFFORT_COST,
  COST_ON_MOVEMENT, STATE_SOURCE, STATE_AMP, EXPLORATION_FILTER, EXPLORATION_SCALE, ADAPTIVE,
- UNITS_EVERY) = range(len(PARAMS))
+ UNITS_EVERY, ELIGIBILITY) = range(len(PARAMS))
 # a run's sizes, after its params (``pack_params``): the batch's arrays are padded to the largest
 SIZES = ("n_out", "n_state", "n_plant_params", "n_costs", "n_signal", "n_units", "records_states")
 N_OUT, N_STATE, N_PLANT_PARAMS, N_COSTS, N_SIGNAL, N_UNITS, RECORDS_STATES = range(len(PARAMS),
@@ -152,10 +152,34 @@ def jump_rows(increment: int, threads: int, n: int) -> np.ndarray:
     return streams.jump_table([threads, n] + [t + 1 for t in range(threads)], increment)
 
 
-def make_kernel(threads: int):
-    """The kernel for blocks of ``threads`` threads (a power of two)."""
+def user_task_error(step):
+    """``task_error`` with a user's plant ``step`` (its plain Python, ``plants.user``) compiled for the device in
+    place of the built-in plants, as the CPU compiles a loop of its own for it (``kernel.loop.loop_for``)."""
+    user = cuda.jit(device=True)(getattr(step, "py_func", step))
+    return _for_device(K.task_error, plant_step=_for_device(K._user_plant_step, _user_plant=user))
+
+
+_PLANT_ERRORS = {}
+
+
+def plant_compile_error(step) -> str:
+    """Why numba-cuda cannot compile a user's plant ``step`` for the device (the loop's argument types), or ''."""
+    step = getattr(step, "py_func", step)
+    if step not in _PLANT_ERRORS:
+        try:
+            cuda.jit(K.PLANT_SIGNATURE, device=True)(step)
+            _PLANT_ERRORS[step] = ""
+        except K.NumbaError as exc:
+            _PLANT_ERRORS[step] = K.numba_message(exc)
+    return _PLANT_ERRORS[step]
+
+
+def make_kernel(threads: int, plant_step=None):
+    """The kernel for blocks of ``threads`` threads (a power of two); with ``plant_step``, for runs of that user's
+    plant (every run of a launch then has it)."""
     if threads < 1 or threads & (threads - 1):
         raise ValueError(f"threads = {threads} is not allowed: must be a power of two")
+    error_of = task_error if plant_step is None else user_task_error(plant_step)
 
     @cuda.jit(device=True)
     def block_sum(buf, t, value):
@@ -176,7 +200,7 @@ def make_kernel(threads: int):
     @cuda.jit
     def run_batch(s_now, s_end, prm, J_data, J_indices, J_indptr, J_unscale, QS, TARGETS, SCHEDULE, MODS, COSTS,
                   PLANT_PARAMS, Q_STATE, STATE_SIGNAL, UNITS, UNIT_OFFSETS, PLANT_STATE, ZBAR_TOTAL,
-                  X, R, JR, FB, Z, ZE, ZM, ZBAR, HAND, XI, W_exp, W_mst, P, KV, PEND, SC, REPLAY,
+                  X, R, JR, FB, Z, ZE, ZM, ZBAR, HAND, XI, W_exp, W_mst, ELIG, P, KV, PEND, SC, REPLAY,
                   noise_state, noise_jumps, explore_state, explore_jump,
                   rec_error, rec_distance, rec_z, rec_zexp, rec_hand, rec_nexp, rec_nmst, rec_gate, rec_plant,
                   rec_rates, rec_states):
@@ -190,7 +214,7 @@ def make_kernel(threads: int):
         targets, schedule, mods = TARGETS[b], SCHEDULE[b], MODS[b]
         x, r, jr, fb, k = X[b], R[b], JR[b], FB[b], KV[b]
         z, ze, zm, zbar, hand, xis, sc = Z[b], ZE[b], ZM[b], ZBAR[b], HAND[b], XI[b], SC[b]
-        wexp, wmst, pm, pend, replay = W_exp[b], W_mst[b], P[b], PEND[b], REPLAY[b]
+        wexp, wmst, elig, pm, pend, replay = W_exp[b], W_mst[b], ELIG[b], P[b], PEND[b], REPLAY[b]
         n, n_out = x.size, int(p[N_OUT])
         costs, plant_params = COSTS[b, :int(p[N_COSTS])], PLANT_PARAMS[b, :int(p[N_PLANT_PARAMS])]
         plant_state, zbar_total = PLANT_STATE[b, :int(p[N_STATE])], ZBAR_TOTAL[b, :n_out]
@@ -274,8 +298,8 @@ def make_kernel(threads: int):
                 if costs.size and p[COST_ON_MOVEMENT] > 0.0:
                     filter_into(zbar_total, z[:n_out], p[OUTPUT_FILTER], s == 0)
                     zb = zbar_total
-                e = task_error(int(p[EFFECTOR]), z[:n_out], zb, target_point, plant_state, plant_params, p[DT_S],
-                               costs, p[EFFORT_COST], hand)
+                e = error_of(int(p[EFFECTOR]), z[:n_out], zb, target_point, plant_state, plant_params, p[DT_S],
+                             costs, p[EFFORT_COST], hand)
                 if s == 0:  # ``kernel.loop.track_distance``
                     sc[S_EBAR] = e
                     sc[S_M] = e
@@ -311,7 +335,18 @@ def make_kernel(threads: int):
             cuda.syncthreads()
             coef, gate = buf[0], buf[1]
             cuda.syncthreads()
-            if coef != 0.0:  # RMHL: W_exp += eta Phi (z_exp - zbar) r^T
+            traced = p[ELIGIBILITY] != 1.0
+            if traced and training and s > 0 and p[HAS_EXP] > 0.0:  # the eligibility trace E (``eligibility_update``)
+                a = p[ELIGIBILITY]
+                for o in range(n_out):
+                    c_o = a * (ze[o] - zbar[o])
+                    for j in range(t, n, threads):
+                        elig[o, j] = _fma(c_o, r[j], (1.0 - a) * elig[o, j])
+            if coef != 0.0 and traced:  # RMHL with the trace: W_exp += eta Phi E
+                for o in range(n_out):
+                    for j in range(t, n, threads):
+                        wexp[o, j] = _fma(coef, elig[o, j], wexp[o, j])
+            elif coef != 0.0:  # RMHL: W_exp += eta Phi (z_exp - zbar) r^T
                 for o in range(n_out):
                     c_o = coef * (ze[o] - zbar[o])
                     for j in range(t, n, threads):
@@ -407,11 +442,12 @@ def make_kernel(threads: int):
 _KERNELS = {}
 
 
-def kernel(threads: int):
-    """The kernel for blocks of ``threads`` threads, compiled once per process."""
-    if threads not in _KERNELS:
-        _KERNELS[threads] = make_kernel(threads)
-    return _KERNELS[threads]
+def kernel(threads: int, plant_step=None):
+    """The kernel for blocks of ``threads`` threads (and a user's ``plant_step``), compiled once per process."""
+    key = (threads, getattr(plant_step, "py_func", plant_step))
+    if key not in _KERNELS:
+        _KERNELS[key] = make_kernel(threads, plant_step)
+    return _KERNELS[key]
 
 
 __all__ = ["kernel", "pack_params", "jump_rows", "elementary"]

@@ -145,7 +145,7 @@ Params = namedtuple("Params", [
     "n_train_steps", "n_period_steps", "replay_lag", "rls_every", "record_every", "units_every",
     "dt_over_tau", "noise_amplitude", "state_source", "state_amplitude",
     "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor", "psi_exponent",
-    "exploration_filter", "exploration_scale",
+    "exploration_filter", "exploration_scale", "eligibility_filter",
     "error_filter", "output_filter", "kappa", "threshold", "gate_steepness",
     "transfer_moves", "adaptive_threshold", "cost_on_movement", "effort_cost",
     "distance_filter", "divergence_bound",
@@ -167,7 +167,7 @@ Fixed = namedtuple("Fixed", [
 
 State = namedtuple("State", [
     "x", "r", "Jr", "fb", "z", "z_exp", "z_mst", "zbar", "zbar_total", "hand", "plant_state", "xi",
-    "W_exp", "W_mst", "P", "k", "pend_k", "replay", "scalars", "mods",
+    "W_exp", "W_mst", "elig", "P", "k", "pend_k", "replay", "scalars", "mods",
 ])
 
 Record = namedtuple("Record", [
@@ -627,10 +627,27 @@ def track_distance(p, sc, s, e, rec):
 
 
 @njit(**STAGE)
+def eligibility_update(p, st):
+    """E <- (1 - a_el) E + a_el (z_exp - zbar) r^T: the exploratory Hebbian term low-passed, for a reward that
+    shows the exploration's effect only later (``rule.eligibility_filter``)."""
+    a, r = p.eligibility_filter, st.r
+    for o in range(st.z.size):
+        c_o = a * (st.z_exp[o] - st.zbar[o])
+        E = st.elig[o]
+        for j in range(r.size):
+            E[j] = fma(c_o, r[j], (1.0 - a) * E[j])
+
+
+@njit(**STAGE)
 def exploratory_update(p, st, e_hat, dopamine, reward_bias):
-    """RMHL: W_exp += eta d Phi(e_hat + bias) (z_exp - zbar) r^T."""
+    """RMHL: W_exp += eta d Phi(e_hat + bias) (z_exp - zbar) r^T, or times the eligibility trace E in its place."""
     coef = dopamine * p.learning_rate * _phi(e_hat + reward_bias, p.phi_odd, p.phi_gain, p.phi_exponent)
-    if coef != 0.0:
+    if coef != 0.0 and p.eligibility_filter != 1.0:
+        for o in range(st.z.size):
+            W, E = st.W_exp[o], st.elig[o]
+            for j in range(W.size):
+                W[j] = fma(coef, E[j], W[j])
+    elif coef != 0.0:
         r = st.r
         for o in range(st.z.size):
             c_o = coef * (st.z_exp[o] - st.zbar[o])
@@ -686,6 +703,8 @@ def learn(p, st, s, e, target_point, mods):
     e_hat = e - ebar
     sc[S_BETA] = mods[SLOT_EXPLORATION_GAIN] * p.psi_prefactor * _power(10.0 * ebar, p.psi_exponent)
     lesion = mods[SLOT_LESION] > 0.0
+    if p.has_exploratory and p.eligibility_filter != 1.0:
+        eligibility_update(p, st)
     if p.has_exploratory and not lesion:
         exploratory_update(p, st, e_hat, mods[SLOT_DOPAMINE], mods[SLOT_REWARD_BIAS])
     if p.has_mastery and (s + 1) % p.rls_every == 0:

@@ -30,12 +30,27 @@ def default_threads() -> int:
 
 
 def unsupported(config: ExperimentConfig) -> str | None:
-    """Why the device engine cannot run ``config`` yet (field, value, what it allows), or None."""
-    effector = config.task.effector
-    if effector not in ("identity", "arm", "arm_dynamics"):
-        return (f"task.effector = {effector!r} is not allowed with device='cuda': a built-in plant (identity, arm, "
-                "arm_dynamics; a user's plant is not on the device yet)")
+    """Why the device engine cannot run ``config`` (field, value, what it allows), or None. It runs every
+    validated config but one whose user's plant numba-cuda cannot compile for the device (its step compiled alone
+    here, once per process)."""
+    step = plant_step_of(config)
+    if step is None or unavailable():  # no device here to compile for: the batch's own process checks it
+        return None
+    from ..kernel import device
+
+    why = device.plant_compile_error(step)
+    if why:
+        return (f"task.effector = {config.task.effector!r} is not allowed with device='cuda': numba-cuda cannot "
+                f"compile its step: {why}")
     return None
+
+
+def plant_step_of(config: ExperimentConfig):
+    """The user's plant step a run needs compiled into the kernel, or None for a built-in plant."""
+    from .. import kinds
+
+    plant = kinds.effector(config.task.effector)
+    return plant.step if plant.code == kinds.USER_PLANT else None
 
 
 def unavailable() -> str | None:
@@ -61,6 +76,10 @@ def refusal(runs: list[dict]) -> str | None:
         why = unsupported(run["config"])
         if why:
             return f"runs[{i}]: {why}"
+        effector, first = run["config"].task.effector, runs[0]["config"].task.effector
+        if plant_step_of(run["config"]) is not plant_step_of(runs[0]["config"]):
+            return (f"runs[{i}]: task.effector = {effector!r} is not allowed in a batch with {first!r} on the "
+                    "device: a user's plant is compiled into the kernel, so its runs make a batch of their own")
     return device_memory_refusal([run["config"] for run in runs])
 
 
@@ -102,7 +121,8 @@ def run_members(members: list, threads: int) -> None:
     checkpoints, as the CPU loop stops), then let each make its result. Every one must have passed ``refusal``."""
     from ..kernel import device
 
-    kernel = device.kernel(threads)
+    step = plant_step_of(members[0].config)
+    kernel = device.kernel(threads, step)
     batch = Batch(members, threads)
     s_now = np.array([m.step for m in members], dtype=np.int64)
     s_end = s_now.copy()
@@ -198,6 +218,7 @@ class Batch:
             ZM=_padded([s.z_mst for s in st]), ZBAR=_padded([s.zbar for s in st]),
             HAND=_padded([s.hand for s in st]), XI=_padded([s.xi for s in st]),
             W_exp=_padded([s.W_exp for s in st]), W_mst=_padded([s.W_mst for s in st]),
+            ELIG=_padded([s.elig for s in st]),
             P=_padded([_symmetric(s.P) if s.P.size > 1 else np.zeros((s.x.size, s.x.size)) for s in st]),
             KV=_padded([s.k for s in st]), PEND=_padded([s.pend_k for s in st]), SC=_padded([s.scalars for s in st]),
             REPLAY=_padded([s.replay for s in st]),
@@ -240,13 +261,14 @@ class Batch:
     #: the kernel's per-run arguments, after the shared network, in its order
     ORDER = ("targets", "schedule", "mods", "costs", "plant_params", "Q_STATE", "STATE_SIGNAL", "UNITS",
              "UNIT_OFFSETS", "PLANT_STATE", "ZBAR_TOTAL", "X", "R", "JR", "FB", "Z", "ZE", "ZM", "ZBAR", "HAND", "XI",
-             "W_exp", "W_mst", "P", "KV", "PEND", "SC", "REPLAY", "noise_state", "noise_jumps", "explore_state",
+             "W_exp", "W_mst", "ELIG", "P", "KV", "PEND", "SC", "REPLAY", "noise_state", "noise_jumps", "explore_state",
              "explore_jump", "rec_error", "rec_distance", "rec_z", "rec_zexp", "rec_hand", "rec_nexp", "rec_nmst",
              "rec_gate", "rec_plant", "rec_rates", "rec_states")
     #: where each comes back to: a state array (``kernel.loop.State``) or a record (``kernel.loop.Record``)
     STATE_OF = dict(X="x", R="r", JR="Jr", FB="fb", Z="z", ZE="z_exp", ZM="z_mst", ZBAR="zbar",
                     ZBAR_TOTAL="zbar_total", HAND="hand", PLANT_STATE="plant_state", XI="xi", W_exp="W_exp",
-                    W_mst="W_mst", P="P", KV="k", PEND="pend_k", SC="scalars", mods="mods", REPLAY="replay")
+                    ELIG="elig", W_mst="W_mst", P="P", KV="k", PEND="pend_k", SC="scalars", mods="mods",
+                    REPLAY="replay")
     RECORD_OF = dict(rec_error="error", rec_distance="distance", rec_z="z", rec_zexp="z_exp", rec_hand="hand",
                      rec_nexp="norm_exp", rec_nmst="norm_mst", rec_gate="gate", rec_plant="plant_state",
                      rec_rates="rates", rec_states="states")

@@ -106,6 +106,8 @@ class Checkpoint:
             record["plant_state"] = np.zeros((record["z"].shape[0], 0))
         if "xi" not in state:  # written before correlated exploration: the noise was drawn afresh every step
             state["xi"] = np.zeros_like(state["z"])
+        if "elig" not in state:  # written before the eligibility trace, which was then never used
+            state["elig"] = np.zeros_like(state["W_exp"])
         return cls(config=config, seed=int(g.attrs["seed"]), period=int(g.attrs["period"]), state=state,
                    streams={name: json.loads(g.attrs[f"rng_{name}"]) for name in LOOP_STREAMS}, record=record,
                    replay_valid_from=int(g.attrs["replay_valid_from"]), source=source, origin=dict(origin or {}))

@@ -283,17 +283,20 @@ def execute_batch(jobs: list, threads: int | None = None) -> list[dict]:
 
 def device_batches(runs: list[Run], free: int | None, batch_size: int | None = None) -> list[list[Run]]:
     """``runs`` in batches for the GPU, the longest runs first (a batch lasts as long as its longest run): each
-    batch at most ``batch_size`` runs and, where the GPU's ``free`` bytes are known, at most 90 % of them."""
-    from ..simulation.on_device import batch_bytes
+    batch at most ``batch_size`` runs and, where the GPU's ``free`` bytes are known, at most 90 % of them; the runs
+    of a user's plant apart (it is compiled into their kernel)."""
+    from ..simulation.on_device import batch_bytes, plant_step_of
 
-    batches, current = [], []
+    batches, current = [], {}
     for run in sorted(runs, key=lambda r: -r.config.n_steps):
-        full = batch_size is not None and len(current) >= batch_size
-        if current and (full or (free is not None and batch_bytes([c.config for c in current + [run]]) > 0.9 * free)):
-            batches.append(current)
-            current = []
-        current.append(run)
-    return batches + ([current] if current else [])
+        key = plant_step_of(run.config)
+        now = current.setdefault(key, [])
+        full = batch_size is not None and len(now) >= batch_size
+        if now and (full or (free is not None and batch_bytes([c.config for c in now + [run]]) > 0.9 * free)):
+            batches.append(now)
+            now = current[key] = []
+        now.append(run)
+    return batches + [b for b in current.values() if b]
 
 
 def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=None, scheduler=None,

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from reservoir_motor import load_experiment, simulate
+from reservoir_motor.errors import ConfigError
 from reservoir_motor.kernel import streams
 
 pytest.importorskip("numba.cuda")
@@ -65,9 +66,10 @@ OPEN = "rule.transfer_threshold=5"  # SUPERTREX's gate opens at this size
 DYNAMICAL = ("task.effector='arm_dynamics'", "task.arm_lengths=[]", "task.target_scale=144.734")
 
 
+USER = ["task.effector='plant_cases:POINT_MASS'", "schedule.test_feedback='autonomous'"]  # tests/plant_cases.py
 EVERYTHING = (OPEN, "network.state_input=true", "network.state_signal='harmonics'", "rule.exploration_filter=0.2",
-              "rule.adaptive_threshold=2.0", "recording.n_units=3", "recording.units_every=3",
-              "recording.record_states=true")
+              "rule.adaptive_threshold=2.0", "rule.eligibility_filter=0.1", "recording.n_units=3",
+              "recording.units_every=3", "recording.record_states=true")
 
 
 @pytest.mark.parametrize("name, extra", [("task1-force", ()), ("task1-rmhl", ()), ("task1-supertrex", (OPEN,)),
@@ -78,7 +80,8 @@ EVERYTHING = (OPEN, "network.state_input=true", "network.state_signal='harmonics
                                          ("task1-supertrex", EVERYTHING),  # state input, correlated, units, ...
                                          ("task2-rmhl", ("network.state_input=true", "network.state_signal='hand'")),
                                          ("task1-force", ("network.state_input=true",
-                                                          "network.state_signal='target'"))])
+                                                          "network.state_signal='target'")),
+                                         ("task1-supertrex", (OPEN, *USER))])  # a user's plant, with a state
 def test_device_run_agrees_with_the_cpu(name, extra):
     config = load_experiment(name, TINY + list(extra))
     cpu = simulate(config, 5)
@@ -130,15 +133,15 @@ def test_device_batch_of_seeds_and_rules_is_each_runs_own():
 
 
 def test_device_refuses_what_it_does_not_cover_in_one_line():
-    from types import SimpleNamespace
-
     from reservoir_motor.simulation.on_device import device_memory_refusal
 
     config = load_experiment("task1-force", TINY)
     assert unsupported(config) is None
-    user = SimpleNamespace(task=SimpleNamespace(effector="my_plants:Crank"))
-    assert unsupported(user) == ("task.effector = 'my_plants:Crank' is not allowed with device='cuda': a built-in "
-                                 "plant (identity, arm, arm_dynamics; a user's plant is not on the device yet)")
+    with pytest.raises(ConfigError, match=r"^runs\[1\]: task.effector = 'plant_cases:POINT_MASS' is not allowed "
+                                          r"in a batch with 'arm' on the device: a user's plant is compiled"):
+        simulate_group([dict(config=load_experiment("task2-rmhl", TINY), seed=0),
+                        dict(config=load_experiment("task1-rmhl", TINY + USER), seed=0)], device="cuda",
+                       threads=THREADS)
     why = device_memory_refusal([config] * 3, free=1000)
     assert why.startswith("3 runs need about ") and why.endswith("sweep --device cuda makes batches that fit)")
     assert device_memory_refusal([config] * 3, free=10**9) is None

@@ -113,6 +113,17 @@ def test_simulate_matches_reference_features(case):
     assert (ref["diverged_step"] >= 0) == case.startswith("diverges")
 
 
+def test_the_eligibility_trace_changes_the_exploratory_learning():
+    """The trace takes the place of the step's Hebbian term: the same run learns another W_exp."""
+    from kernel_cases import REFERENCE_SIZE
+
+    plain = rm.load_experiment("task1-rmhl", list(REFERENCE_SIZE))
+    traced = rm.load_experiment("task1-rmhl", list(REFERENCE_SIZE) + ["rule.eligibility_filter=0.05"])
+    a, b = run_reference(plain, 2), run_reference(traced, 2)
+    assert np.abs(a["W_exp"]).max() > 0 and np.abs(b["W_exp"]).max() > 0
+    assert not np.allclose(a["W_exp"], b["W_exp"], rtol=0.1)
+
+
 def test_adaptive_threshold_stall_relaxes_the_threshold_in_the_reference():
     """The stall case does what its comment says: only period 3 has the relaxed threshold, and it transfers."""
     config = case_config(*FEATURE_CASES["adaptive-threshold-stall"])
