@@ -121,19 +121,17 @@ def run_members(members: list, threads: int) -> None:
     checkpoints, as the CPU loop stops), then let each make its result. Every one must have passed ``refusal``."""
     from ..kernel import device
 
-    step = plant_step_of(members[0].config)
-    kernel = device.kernel(threads, step)
+    kernel = device.kernel(threads, plant_step_of(members[0].config))
     batch = Batch(members, threads)
+    made_on = device_provenance()
     s_now = np.array([m.step for m in members], dtype=np.int64)
     s_end = s_now.copy()
     for i, m in enumerate(members):
+        m.prov.update(made_on)
         m.begin()
         s_end[i] = m.next_bound()
         if s_end[i] == s_now[i]:  # nothing left to simulate
             m.reached(m.step)
-    made_on = device_provenance()
-    for m in members:
-        m.prov.update(made_on)
     batch.upload()
     while (s_now < s_end).any():
         batch.launch(kernel, s_now, s_end)
