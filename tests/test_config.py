@@ -42,6 +42,8 @@ INVALID = [
     ("rule.initial_exploration", -0.01, ">= 0"),
     ("rule.exploration_filter", 0.0, "> 0"),
     ("rule.exploration_filter", 1.5, "<= 1"),
+    ("rule.eligibility_filter", 0.0, "> 0"),
+    ("rule.eligibility_filter", 1.5, "<= 1"),
     ("rule.error_filter", 0.0, "> 0"),
     ("rule.error_filter", 1.5, "<= 1"),
     ("rule.output_filter", 2.0, "<= 1"),

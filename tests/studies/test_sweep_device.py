@@ -12,6 +12,9 @@ from reservoir_motor import ConfigError, load_result, simulate
 from reservoir_motor.studies.sweep import device_batches, plan, run_sweep
 
 pytest.importorskip("numba.cuda")
+from reservoir_motor.simulation.on_device import device_provenance  # noqa: E402
+
+DEVICE = device_provenance()  # the simulator's in the default test run
 TINY = ["network.n_neurons=20", "task.duration_ms=6", "schedule.n_train_trials=2", "schedule.n_test_trials=1",
         "schedule.replay_lag_trials=1"]
 EXPERIMENTS = ["task1-force", "task1-rmhl"]
@@ -42,7 +45,7 @@ def test_a_device_sweep_writes_each_runs_file_in_any_batching(tmp_path):
     a, b = traces(one), traces(two)
     assert sorted(a) == sorted(b) and len(a) == 4
     for name in a:  # a run's numbers do not depend on the batch it ran in
-        assert np.array_equal(a[name][0], b[name][0]) and a[name][1] == "numba CUDA simulator"
+        assert np.array_equal(a[name][0], b[name][0]) and a[name][1] == DEVICE["device"]
     for run in plan(EXPERIMENTS, [0, 1], one, overrides=TINY):  # each the CPU's run, to rounding
         cpu = simulate(run.config, run.seed)
         assert load_result(run.path).deviation == pytest.approx(cpu.deviation, rel=1e-9)
@@ -51,6 +54,7 @@ def test_a_device_sweep_writes_each_runs_file_in_any_batching(tmp_path):
 
 
 def test_device_batches_take_the_longest_runs_first_and_fit_the_memory(tmp_path):
+    """... and the runs of a user's plant, compiled into their kernel, go apart."""
     from reservoir_motor.simulation.on_device import batch_bytes
 
     runs = plan(["task1-force"], [0, 1, 2], tmp_path, overrides=TINY)
@@ -59,16 +63,16 @@ def test_device_batches_take_the_longest_runs_first_and_fit_the_memory(tmp_path)
     assert device_batches(runs, None, 3)[0][0].config.schedule.n_train_trials == 5
     one = batch_bytes([runs[0].config])
     assert [len(b) for b in device_batches(runs, int(2.5 * one / 0.9), None)] == [2, 2]
+    user = plan(["task1-rmhl"], [0, 1], tmp_path, overrides=TINY + ["task.effector='plant_cases:POINT_MASS'",
+                                                                  "schedule.test_feedback='autonomous'"])
+    mixed = device_batches(runs + user, None, None)
+    assert sorted(len(b) for b in mixed) == [2, 4]
+    assert {r.config.task.effector for r in mixed[0]} != {r.config.task.effector for r in mixed[1]}
 
 
 def test_a_device_sweep_refuses_in_one_line_before_anything_runs(tmp_path, capsys):
     from reservoir_motor.cli import main
 
-    user = TINY + ["task.effector='plant_cases:POINT_MASS'", "schedule.test_feedback='autonomous'"]
-    with pytest.raises(ConfigError, match=r"^task1-rmhl seed 0: task.effector = 'plant_cases:POINT_MASS' is not "
-                                          r"allowed with device='cuda': a built-in plant"):
-        run_sweep(["task1-rmhl"], "0:1", tmp_path / "x", overrides=user, device="cuda", progress=False)
-    assert not list((tmp_path / "x").iterdir())
     for extra, why in ((["--workers", "2"], "--workers is not allowed with --device cuda"),
                        (["--lockstep"], "--lockstep is not allowed with --device cuda"),
                        (["--batch-size", "4", "--device", "cpu"], "--batch-size is not allowed without --device cuda")):
@@ -82,10 +86,10 @@ def test_a_device_sweep_refuses_in_one_line_before_anything_runs(tmp_path, capsy
 def test_a_device_sweep_on_dask_sends_batches_to_the_workers(tmp_path, dask_cluster):
     address, _ = dask_cluster
     local, remote = tmp_path / "local", tmp_path / "dask"
-    run_sweep(EXPERIMENTS, "0:2", local, overrides=TINY, device="cuda", progress=False)
-    statuses = run_sweep(EXPERIMENTS, "0:2", remote, overrides=TINY, device="cuda", batch_size=2,
+    run_sweep(["task1-rmhl"], "0:2", local, overrides=TINY, device="cuda", progress=False)
+    statuses = run_sweep(["task1-rmhl"], "0:2", remote, overrides=TINY, device="cuda", batch_size=1,
                          scheduler=address, progress=False)
-    assert [s["status"] for s in statuses] == ["done"] * 4 and {s["group_size"] for s in statuses} == {2}
+    assert [s["status"] for s in statuses] == ["done"] * 2 and {s["group_size"] for s in statuses} == {1}
     a, b = traces(local), traces(remote)
     assert sorted(a) == sorted(b)
     for name in a:
@@ -97,5 +101,23 @@ def test_a_table_names_the_gpu_that_made_its_runs(tmp_path):
 
     run_sweep(["task1-force"], "0:1", tmp_path, overrides=TINY, device="cuda", progress=False)
     line = provenance_line("reservoir-motor results --device cuda", sorted(tmp_path.glob("*.h5")))
-    assert "; machine GPU numba CUDA simulator (CUDA driver -, numba-cuda 0." in line
+    driver = DEVICE["cuda_driver"] or "-"
+    assert f"; machine GPU {DEVICE['device']} (CUDA driver {driver}, numba-cuda {DEVICE['numba_cuda_version']})" in line
     assert line.startswith("Made by `reservoir-motor results --device cuda`; 1 runs;")
+
+
+def test_outcomes_run_on_the_device_and_read_like_the_cpus(tmp_path, capsys):
+    """``outcomes --run --device cuda``: the study's runs made on the GPU, evaluated and reported from their files."""
+    import json
+
+    from reservoir_motor.cli import main
+    from reservoir_motor.studies.report import collect
+
+    sets = [item for s in TINY for item in ("--set", s)]
+    assert main(["outcomes", str(tmp_path), "--only", "L3", "--run", "--device", "cuda", "--seeds", "0:2",
+                 "--json", *sets]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in rows] == ["L3", "L3"] and all(r["n"] == 2 and r["verdict"] != "not run" for r in rows)
+    files = sorted(tmp_path.glob("*.h5"))
+    assert len(files) == 4 and all(load_result(f).provenance["device"] == DEVICE["device"] for f in files)
+    assert {row["condition"] for row in collect(tmp_path)} == {"task1-supertrex", "l3-lesion-before-training"}
