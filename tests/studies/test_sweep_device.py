@@ -121,3 +121,22 @@ def test_outcomes_run_on_the_device_and_read_like_the_cpus(tmp_path, capsys):
     files = sorted(tmp_path.glob("*.h5"))
     assert len(files) == 4 and all(load_result(f).provenance["device"] == DEVICE["device"] for f in files)
     assert {row["condition"] for row in collect(tmp_path)} == {"task1-supertrex", "l3-lesion-before-training"}
+
+
+@pytest.mark.parametrize("name", ["fig2_task1", "lesion_l1", "neural_dynamics", "state_stability"])
+def test_every_kind_of_figure_sends_its_runs_to_the_device(name, monkeypatch, tmp_path):
+    """``figure NAME --device cuda``: the figure's sweep gets the device (the figures' quick runs are too long for
+    the simulator; the sweep's device path is tested above)."""
+    from reservoir_motor.paper import catalogue, figures, state
+
+    class Sent(Exception):
+        pass
+
+    def sweep(*args, **kwargs):
+        raise Sent(kwargs.get("device"))
+
+    monkeypatch.setattr(figures, "run_sweep", sweep)
+    monkeypatch.setattr(state, "run_sweep", sweep)
+    assert name in catalogue.ALL_FIGURES
+    with pytest.raises(Sent, match="^cuda$"):
+        catalogue.draw(name, quick=True, seeds="0:1", out_dir=tmp_path, device="cuda")
