@@ -122,17 +122,7 @@ def execute_tree(jobs: list, lockstep: bool = False) -> list[dict]:
     """
     from .prefix import plan_tree
 
-    statuses, todo = {}, []
-    for config_dict, seed, path in jobs:
-        path = Path(path)
-        if path.exists():  # e.g. in a retried task: its finished runs are not redone
-            statuses[str(path)] = {"path": str(path), "status": "done", "skipped": True, "steps_simulated": 0,
-                                   "steps_independent": 0}
-            continue
-        try:  # the config is checked again here: e.g. its target file may have gone
-            todo.append(Run(ExperimentConfig.from_dict(config_dict), seed, path))
-        except Exception as exc:  # noqa: BLE001 - recorded, the others go on
-            statuses[str(path)] = _failed(path, config_dict["name"], seed, exc)
+    statuses, todo = _pending(jobs)
     trees = plan_tree(todo)
     waves = _waves(trees) if lockstep else [[node] for tree in trees for node in tree]
     nodes = [node for tree in trees for node in tree]
@@ -161,6 +151,24 @@ def execute_tree(jobs: list, lockstep: bool = False) -> list[dict]:
                     if not waiting[node.parent]:
                         captured.pop(node.parent)  # its last child has started: free its checkpoints
     return [statuses[str(path)] for _, _, path in jobs]
+
+
+def _pending(jobs: list) -> tuple[dict, list[Run]]:
+    """Of the jobs ``(config_dict, seed, path)`` given to a worker: the statuses of those it need not simulate
+    (their file is there, e.g. in a retried task, or their config no longer loads: recorded), and the runs to
+    simulate."""
+    statuses, todo = {}, []
+    for config_dict, seed, path in jobs:
+        path = Path(path)
+        if path.exists():  # e.g. in a retried task: its finished runs are not redone
+            statuses[str(path)] = {"path": str(path), "status": "done", "skipped": True, "steps_simulated": 0,
+                                   "steps_independent": 0}
+            continue
+        try:  # the config is checked again here: e.g. its target file may have gone
+            todo.append(Run(ExperimentConfig.from_dict(config_dict), seed, path))
+        except Exception as exc:  # noqa: BLE001 - recorded, the others go on
+            statuses[str(path)] = _failed(path, config_dict["name"], seed, exc)
+    return statuses, todo
 
 
 def _waves(trees) -> list[list]:
@@ -252,17 +260,7 @@ def execute_batch(jobs: list, threads: int | None = None) -> list[dict]:
     batch that raises runs its runs one by one on the GPU, so that each failure is recorded against its own run."""
     from ..simulation.simulate import simulate_group
 
-    statuses, todo = {}, []
-    for config_dict, seed, path in jobs:
-        path = Path(path)
-        if path.exists():
-            statuses[str(path)] = {"path": str(path), "status": "done", "skipped": True, "steps_simulated": 0,
-                                   "steps_independent": 0}
-            continue
-        try:
-            todo.append(Run(ExperimentConfig.from_dict(config_dict), seed, path))
-        except Exception as exc:  # noqa: BLE001 - recorded, the others go on
-            statuses[str(path)] = _failed(path, config_dict["name"], seed, exc)
+    statuses, todo = _pending(jobs)
 
     def run_all(runs):
         results = simulate_group([dict(config=r.config, seed=r.seed) for r in runs], device="cuda", threads=threads)
@@ -360,7 +358,10 @@ def run_sweep(experiments, seeds, out_dir, *, grid=(), overrides=(), workers=Non
         groups = list(by_key.values())
     groups.sort(key=lambda g: -sum(r.config.n_steps for r in g))  # the longest first: the workers end together
     jobs = [[(r.config.to_dict(), r.seed, str(r.path)) for r in g] for g in groups]
-    results = _run_dask(jobs, scheduler, bar, lockstep) if scheduler else _run_local(jobs, workers, bar, lockstep)
+    if scheduler:
+        results = _run_dask(jobs, scheduler, bar, execute_tree, lockstep)
+    else:
+        results = _run_local(jobs, workers, bar, lockstep)
     for res in results:
         statuses[res["path"]] = res
     bar.close()
@@ -389,7 +390,7 @@ def _run_on_device(runs, todo, statuses, scheduler, batch_size, progress) -> lis
     jobs = [[(r.config.to_dict(), r.seed, str(r.path)) for r in b] for b in batches]
     bar = SweepProgress(len(runs), len(runs) - len(todo), disable=not progress)
     if scheduler:
-        results = _run_dask(jobs, scheduler, bar, task=execute_batch)
+        results = _run_dask(jobs, scheduler, bar, execute_batch)
     else:
         results = []
         for job in jobs:
@@ -438,7 +439,8 @@ def _job_key(job: list) -> str:
     return f"tree-{stem}-{len(job)}-{files}"
 
 
-def _run_dask(jobs, scheduler, bar, lockstep=False, task=execute_tree):
+def _run_dask(jobs, scheduler, bar, task, *args):
+    """``task(job, *args)`` for every job on the Dask cluster at ``scheduler``; the statuses, as they finish."""
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -447,7 +449,6 @@ def _run_dask(jobs, scheduler, bar, lockstep=False, task=execute_tree):
         return []
     out = []
     with Client(scheduler, timeout="30s") as client:
-        args = () if task is execute_batch else (lockstep,)
         futures = [client.submit(task, job, *args, key=_job_key(job), pure=False, retries=3) for job in jobs]
         for fut in as_completed(futures):
             out += _finished(fut.result(), bar)
