@@ -19,10 +19,11 @@ relative on tiny runs in the simulator, ``tests/kernel/test_device.py``).
 
 Each block runs its run from ``s_now[b]`` to ``s_end[b]`` (a continued checkpoint starts later; runs differ in
 length), so the host can stop a batch at a run's checkpoint and go on. What it covers: FORCE, RMHL and SUPERTREX
-(every teacher, gate, threshold and transfer), correlated exploration, state input, recorded units, on the built-in
-plants (identity, kinematic arm, dynamical arm) with their movement and effort costs, any test feedback,
-``rls_every``, recording interval and manipulation; the plants, the task error, the manipulations and the adaptive
-threshold are the CPU loop's sources. ``simulation.on_device`` refuses the rest in one line.
+(every teacher, gate, threshold and transfer), correlated exploration, the eligibility trace, state input, recorded
+units, on the built-in plants (identity, kinematic arm, dynamical arm) and a user's plant (a kernel of its own,
+``make_kernel(threads, plant_step)``) with their movement and effort costs, any test feedback, ``rls_every``,
+recording interval and manipulation; the plants, the task error, the manipulations and the adaptive threshold are
+the CPU loop's sources. ``simulation.on_device`` refuses in one line a user's plant numba-cuda cannot compile.
 """
 
 from __future__ import annotations

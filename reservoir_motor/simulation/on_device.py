@@ -271,9 +271,10 @@ class Batch:
                      rec_nexp="norm_exp", rec_nmst="norm_mst", rec_gate="gate", rec_plant="plant_state",
                      rec_rates="rates", rec_states="states")
 
-    def arguments(self, s_now, s_end, arrays: dict) -> tuple:
-        """The kernel's arguments in its order, taking the per-run arrays from ``arrays`` (host or device)."""
-        data, indices, indptr, unscale, Q = self.shared
+    def arguments(self, s_now, s_end, arrays: dict, shared: tuple) -> tuple:
+        """The kernel's arguments in its order: the per-run arrays from ``arrays`` and the network's from
+        ``shared`` (both the host's, or both the device's copies)."""
+        data, indices, indptr, unscale, Q = shared
         return (s_now, s_end, arrays["prm"], data, indices, indptr, unscale, Q, *(arrays[k] for k in self.ORDER))
 
     def upload(self) -> None:
@@ -286,9 +287,7 @@ class Batch:
         """Run every run b from step ``s_now[b]`` to ``s_end[b]`` (or its divergence), in one launch."""
         from numba import cuda
 
-        data, indices, indptr, unscale, Q = self.dev_shared
-        args = (cuda.to_device(s_now), cuda.to_device(s_end), self.dev["prm"], data, indices, indptr, unscale, Q,
-                *(self.dev[k] for k in self.ORDER))
+        args = self.arguments(cuda.to_device(s_now), cuda.to_device(s_end), self.dev, self.dev_shared)
         kernel[len(self.members), self.threads, 0, 8 * self.threads](*args)  # shared: one float64 a thread
         cuda.synchronize()
 

@@ -379,14 +379,18 @@ class _Member:
     def reads_arrays(self, step: int) -> bool:
         """Whether ``reached(step)`` reads the run's arrays (it ends or diverged there, or takes a checkpoint): an
         engine that holds them elsewhere (``simulation.on_device``) hands them back first."""
-        per = self.config.n_period_steps
         return (step >= self.config.n_steps or self.state.scalars[codes.S_DIVERGED] >= 0
-                or (step % per == 0 and step // per in self.kept | self.handed))
+                or self._captured_period(step) is not None)
 
-    def _take(self, step: int) -> None:
+    def _captured_period(self, step: int) -> int | None:
+        """The period whose checkpoint this run takes at ``step``, or None."""
         per = self.config.n_period_steps
         period = step // per
-        if step % per or period not in self.kept | self.handed:
+        return period if step % per == 0 and period in self.kept | self.handed else None
+
+    def _take(self, step: int) -> None:
+        period = self._captured_period(step)
+        if period is None:
             return
         ck = capture(self.config, self.seed, period, self.state, self.streams, self.rec, units=self.units,
                      sample_steps=self.steps, target_at=self.target_at, replay_valid_from=self.replay_valid_from,

@@ -30,12 +30,13 @@ members = [_Member(config=load_experiment(name, tiny), seed=0) for name in ("tas
 batch = Batch(members, 256)
 import numpy as np
 steps = np.zeros(len(members), np.int64)
-signature = tuple(numba.typeof(a) for a in batch.arguments(steps, steps, batch.host))
+signature = tuple(numba.typeof(a) for a in batch.arguments(steps, steps, batch.host, batch.shared))
 ptx, _ = cuda.compile_ptx(device.make_kernel(256).py_func, signature, cc=(9, 0))
 user = _Member(config=load_experiment("task1-rmhl", tiny + ["task.effector='plant_cases:POINT_MASS'",
                                                             "schedule.test_feedback='autonomous'"]), seed=0)
 batch = Batch([user], 256)
-signature = tuple(numba.typeof(a) for a in batch.arguments(steps[:1], steps[:1], batch.host))
+one = steps[:1]
+signature = tuple(numba.typeof(a) for a in batch.arguments(one, one, batch.host, batch.shared))
 ptx_user, _ = cuda.compile_ptx(device.make_kernel(256, POINT_MASS.step).py_func, signature, cc=(9, 0))
 print(len(ptx), ".target sm_90" in ptx and ".target sm_90" in ptx_user)
 """
