@@ -277,6 +277,16 @@ class RuleConfig(_Section):
         "exploration that caused it (a time constant of dt / a_el; pair it with a slower error_filter, the reward's "
         "baseline). 1 = no trace (the scripts). For plants that low-pass their command (docs/arm-dynamics.md)",
         lo=0, hi=1, lo_open=True, added=True)
+    hebbian_term: str = _f(
+        "deviation", "what the reward multiplies (or the eligibility trace low-passes): 'deviation' z_exp - zbar, the "
+        "output's deviation from its short-term mean (the scripts, Hoerzer et al. 2014), or 'perturbation' xi, the "
+        "exploration itself (node perturbation, Fiete & Seung 2006), which keeps correlated exploration that the "
+        "output filter would remove", choices=("deviation", "perturbation"), added=True)
+    phase_baseline: float = _f(
+        0.0, "0 = the reward compares the error with ebar (the scripts). Otherwise a_b of a running baseline per step "
+        "of the period, b_phase <- (1 - a_b) b_phase + a_b e, which the reward compares the error with: it removes "
+        "what the moving target itself does to the error (Miconi 2017 keeps one per target). The first training "
+        "period only sets it (no reward)", lo=0, hi=1, added=True)
     error_filter: float = _f(0.2, "a_e of the fast error filter ebar <- (1 - a_e) ebar + a_e e", lo=0, hi=1,
                              lo_open=True)
     output_filter: float = _f(0.2, "a_z of the output filter zbar <- (1 - a_z) zbar + a_z z", lo=0, hi=1,

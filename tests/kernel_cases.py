@@ -150,6 +150,13 @@ FEATURE_CASES.update({
     "eligibility-correlated-supertrex": ("task1-supertrex", GATE_OPEN + (
         "rule.eligibility_filter=0.1", "rule.exploration_filter=0.3",
         manipulations('kind="lesion_exploratory", start=1, stop=2'))),
+    # the reward against a baseline per step of the period; with the exploration itself as the Hebbian term,
+    # traced and correlated on the dynamical arm, and plain under SUPERTREX's open gate
+    "phase-baseline-arm-dynamics-rmhl": ("task1-rmhl", ARM_DYNAMICS + (
+        "rule.phase_baseline=0.5", "rule.hebbian_term='perturbation'", "rule.eligibility_filter=0.05",
+        "rule.exploration_filter=0.1", "schedule.test_feedback='autonomous'")),
+    "phase-baseline-supertrex": ("task1-supertrex", GATE_OPEN + ("rule.phase_baseline=1.0",
+                                                                 "rule.hebbian_term='perturbation'")),
     "adaptive-threshold-first-period": (
         "task1-supertrex", ("rule.transfer_threshold=0.01", "rule.adaptive_threshold=2.0", "rule.gate_steepness=20.0")),
 })

@@ -282,6 +282,8 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
     W_mst = np.zeros((n_out, n))
     E = np.zeros((n_out, n))  # the eligibility trace (rule.eligibility_filter < 1)
     a_el = rule.eligibility_filter
+    a_b = rule.phase_baseline
+    baseline = np.full(period, np.nan)  # the error per step of the period (rule.phase_baseline > 0)
     P = np.eye(n) / net_cfg.rls_regularisation
     beta = rule.initial_exploration
     xi_lowpass = np.zeros(n_out)
@@ -355,8 +357,12 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
         elif training:
             ebar = (1 - a_e) * ebar + a_e * e
             e_hat = e - ebar
+            if a_b > 0:  # against the error at this step of earlier periods; the first period only sets it
+                b = baseline[s % period]
+                e_hat = 0.0 if np.isnan(b) else e - b
+                baseline[s % period] = e if np.isnan(b) else (1 - a_b) * b + a_b * e
             if explores:
-                hebbian = np.outer(z_exp - zbar, r)
+                hebbian = np.outer(xi if rule.hebbian_term == "perturbation" else z_exp - zbar, r)
                 if a_el != 1.0:  # the trace of the Hebbian term takes its place
                     E = (1 - a_el) * E + a_el * hebbian
                     hebbian = E

@@ -19,11 +19,12 @@ relative on tiny runs in the simulator, ``tests/kernel/test_device.py``).
 
 Each block runs its run from ``s_now[b]`` to ``s_end[b]`` (a continued checkpoint starts later; runs differ in
 length), so the host can stop a batch at a run's checkpoint and go on. What it covers: FORCE, RMHL and SUPERTREX
-(every teacher, gate, threshold and transfer), correlated exploration, the eligibility trace, state input, recorded
-units, on the built-in plants (identity, kinematic arm, dynamical arm) and a user's plant (a kernel of its own,
-``make_kernel(threads, plant_step)``) with their movement and effort costs, any test feedback, ``rls_every``,
-recording interval and manipulation; the plants, the task error, the manipulations and the adaptive threshold are
-the CPU loop's sources. ``simulation.on_device`` refuses in one line a user's plant numba-cuda cannot compile.
+(every teacher, gate, threshold and transfer), correlated exploration, the eligibility trace, either Hebbian term,
+the reward's baseline per phase, state input, recorded units, on the built-in plants (identity, kinematic arm,
+dynamical arm) and a user's plant (a kernel of its own, ``make_kernel(threads, plant_step)``) with their movement
+and effort costs, any test feedback, ``rls_every``, recording interval and manipulation; the plants, the task
+error, the manipulations and the adaptive threshold are the CPU loop's sources. ``simulation.on_device`` refuses
+in one line a user's plant numba-cuda cannot compile.
 """
 
 from __future__ import annotations
@@ -127,12 +128,12 @@ PARAMS = ("has_exploratory", "has_mastery", "exploratory_in_test", "filters_in_t
           "psi_exponent", "error_filter", "output_filter", "kappa", "threshold", "gate_steepness", "transfer_moves",
           "distance_filter", "divergence_bound", "effector", "dt_s", "effort_cost", "cost_on_movement",
           "state_source", "state_amplitude", "exploration_filter", "exploration_scale", "adaptive_threshold",
-          "units_every", "eligibility_filter")
+          "units_every", "eligibility_filter", "hebbian_perturbation", "phase_baseline")
 (HAS_EXP, HAS_MST, EXP_IN_TEST, FILTERS_IN_TEST, GATED, TEACHER, TEST_FEEDBACK, N_TRAIN, N_PERIOD, REPLAY_LAG,
  RLS_EVERY, RECORD_EVERY, DT_TAU, NOISE, ETA, PHI_ODD, PHI_GAIN, PHI_EXP, PSI_PRE, PSI_EXP, ERROR_FILTER,
  OUTPUT_FILTER, KAPPA, THRESHOLD, STEEPNESS, MOVES, DISTANCE_FILTER, BOUND, EFFECTOR, DT_S, EFFORT_COST,
  COST_ON_MOVEMENT, STATE_SOURCE, STATE_AMP, EXPLORATION_FILTER, EXPLORATION_SCALE, ADAPTIVE,
- UNITS_EVERY, ELIGIBILITY) = range(len(PARAMS))
+ UNITS_EVERY, ELIGIBILITY, HEBB_XI, PHASE_BASELINE) = range(len(PARAMS))
 # a run's sizes, after its params (``pack_params``): the batch's arrays are padded to the largest
 SIZES = ("n_out", "n_state", "n_plant_params", "n_costs", "n_signal", "n_units", "records_states")
 N_OUT, N_STATE, N_PLANT_PARAMS, N_COSTS, N_SIGNAL, N_UNITS, RECORDS_STATES = range(len(PARAMS),
@@ -201,8 +202,8 @@ def make_kernel(threads: int, plant_step=None):
     @cuda.jit
     def run_batch(s_now, s_end, prm, J_data, J_indices, J_indptr, J_unscale, QS, TARGETS, SCHEDULE, MODS, COSTS,
                   PLANT_PARAMS, Q_STATE, STATE_SIGNAL, UNITS, UNIT_OFFSETS, PLANT_STATE, ZBAR_TOTAL,
-                  X, R, JR, FB, Z, ZE, ZM, ZBAR, HAND, XI, W_exp, W_mst, ELIG, P, KV, PEND, SC, REPLAY,
-                  noise_state, noise_jumps, explore_state, explore_jump,
+                  X, R, JR, FB, Z, ZE, ZM, ZBAR, HAND, XI, W_exp, W_mst, ELIG, BASELINE, P, KV, PEND, SC,
+                  REPLAY, noise_state, noise_jumps, explore_state, explore_jump,
                   rec_error, rec_distance, rec_z, rec_zexp, rec_hand, rec_nexp, rec_nmst, rec_gate, rec_plant,
                   rec_rates, rec_states):
         b = cuda.blockIdx.x
@@ -285,7 +286,7 @@ def make_kernel(threads: int, plant_step=None):
                             if p[EXPLORATION_FILTER] != 1.0:  # correlated exploration (``kernel.loop.readouts``)
                                 a = p[EXPLORATION_FILTER]
                                 xi = (1.0 - a) * xis[o] + a * p[EXPLORATION_SCALE] * xi
-                                xis[o] = xi
+                            xis[o] = xi
                         if not lesion and (training or p[EXP_IN_TEST] > 0.0):
                             ze_o = dot_e + xi
                     zm[o] = zm_o
@@ -319,8 +320,17 @@ def make_kernel(threads: int, plant_step=None):
                     if p[ADAPTIVE] > 0.0:
                         threshold = adaptive_threshold(sc, e, s, n_period, threshold, p[ADAPTIVE])
                     sc[S_BETA] = mods[SLOT_EXPLORATION_GAIN] * p[PSI_PRE] * _power(10.0 * ebar, p[PSI_EXP])
+                    e_hat = e - ebar  # what Phi rewards (``kernel.loop.reward_input``)
+                    if p[PHASE_BASELINE] > 0.0:
+                        bl = BASELINE[b]
+                        if math.isnan(bl[phase]):
+                            bl[phase] = e
+                            e_hat = 0.0
+                        else:
+                            e_hat = e - bl[phase]
+                            bl[phase] = (1.0 - p[PHASE_BASELINE]) * bl[phase] + p[PHASE_BASELINE] * e
                     if p[HAS_EXP] > 0.0 and not lesion:
-                        reward = phi(e - ebar + mods[SLOT_REWARD_BIAS], p[PHI_ODD] > 0.0, p[PHI_GAIN], p[PHI_EXP])
+                        reward = phi(e_hat + mods[SLOT_REWARD_BIAS], p[PHI_ODD] > 0.0, p[PHI_GAIN], p[PHI_EXP])
                         buf[0] = mods[SLOT_DOPAMINE] * p[ETA] * reward
                     gate = 0.0
                     if p[HAS_MST] > 0.0 and (s + 1) % int(p[RLS_EVERY]) == 0:
@@ -340,16 +350,16 @@ def make_kernel(threads: int, plant_step=None):
             if traced and training and s > 0 and p[HAS_EXP] > 0.0:  # the eligibility trace E (``eligibility_update``)
                 a = p[ELIGIBILITY]
                 for o in range(n_out):
-                    c_o = a * (ze[o] - zbar[o])
+                    c_o = a * (xis[o] if p[HEBB_XI] > 0.0 else ze[o] - zbar[o])  # ``kernel.loop.hebbian``
                     for j in range(t, n, threads):
                         elig[o, j] = _fma(c_o, r[j], (1.0 - a) * elig[o, j])
             if coef != 0.0 and traced:  # RMHL with the trace: W_exp += eta Phi E
                 for o in range(n_out):
                     for j in range(t, n, threads):
                         wexp[o, j] = _fma(coef, elig[o, j], wexp[o, j])
-            elif coef != 0.0:  # RMHL: W_exp += eta Phi (z_exp - zbar) r^T
+            elif coef != 0.0:  # RMHL: W_exp += eta Phi h r^T
                 for o in range(n_out):
-                    c_o = coef * (ze[o] - zbar[o])
+                    c_o = coef * (xis[o] if p[HEBB_XI] > 0.0 else ze[o] - zbar[o])
                     for j in range(t, n, threads):
                         wexp[o, j] = _fma(c_o, r[j], wexp[o, j])
             if gate > 0.0:  # RLS: k = P r, c = 1 / (1 + r.k), W += step k, P -= gate c k k^T

@@ -145,7 +145,7 @@ Params = namedtuple("Params", [
     "n_train_steps", "n_period_steps", "replay_lag", "rls_every", "record_every", "units_every",
     "dt_over_tau", "noise_amplitude", "state_source", "state_amplitude",
     "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor", "psi_exponent",
-    "exploration_filter", "exploration_scale", "eligibility_filter",
+    "exploration_filter", "exploration_scale", "eligibility_filter", "hebbian_perturbation", "phase_baseline",
     "error_filter", "output_filter", "kappa", "threshold", "gate_steepness",
     "transfer_moves", "adaptive_threshold", "cost_on_movement", "effort_cost",
     "distance_filter", "divergence_bound",
@@ -167,7 +167,7 @@ Fixed = namedtuple("Fixed", [
 
 State = namedtuple("State", [
     "x", "r", "Jr", "fb", "z", "z_exp", "z_mst", "zbar", "zbar_total", "hand", "plant_state", "xi",
-    "W_exp", "W_mst", "elig", "P", "k", "pend_k", "replay", "scalars", "mods",
+    "W_exp", "W_mst", "elig", "baseline", "P", "k", "pend_k", "replay", "scalars", "mods",
 ])
 
 Record = namedtuple("Record", [
@@ -566,7 +566,7 @@ def readouts(p, st, training, lesion, rng_explore):
                 if p.exploration_filter != 1.0:  # correlated exploration: a low-pass of the draws, same variance
                     a = p.exploration_filter
                     xi = (1.0 - a) * st.xi[o] + a * p.exploration_scale * xi
-                    st.xi[o] = xi
+                st.xi[o] = xi
             if not lesion and (training or p.exploratory_in_test):
                 ze = dot(W_exp[o], r) + xi
         st.z_mst[o] = zm
@@ -627,12 +627,21 @@ def track_distance(p, sc, s, e, rec):
 
 
 @njit(**STAGE)
+def hebbian(p, st, o):
+    """The output factor of the exploratory Hebbian term: z_exp - zbar (the scripts) or the exploration xi
+    itself (``rule.hebbian_term``)."""
+    if p.hebbian_perturbation:
+        return st.xi[o]
+    return st.z_exp[o] - st.zbar[o]
+
+
+@njit(**STAGE)
 def eligibility_update(p, st):
-    """E <- (1 - a_el) E + a_el (z_exp - zbar) r^T: the exploratory Hebbian term low-passed, for a reward that
-    shows the exploration's effect only later (``rule.eligibility_filter``)."""
+    """E <- (1 - a_el) E + a_el h r^T, h the Hebbian output factor (``hebbian``): the exploratory Hebbian term
+    low-passed, for a reward that shows the exploration's effect only later (``rule.eligibility_filter``)."""
     a, r = p.eligibility_filter, st.r
     for o in range(st.z.size):
-        c_o = a * (st.z_exp[o] - st.zbar[o])
+        c_o = a * hebbian(p, st, o)
         E = st.elig[o]
         for j in range(r.size):
             E[j] = fma(c_o, r[j], (1.0 - a) * E[j])
@@ -640,7 +649,8 @@ def eligibility_update(p, st):
 
 @njit(**STAGE)
 def exploratory_update(p, st, e_hat, dopamine, reward_bias):
-    """RMHL: W_exp += eta d Phi(e_hat + bias) (z_exp - zbar) r^T, or times the eligibility trace E in its place."""
+    """RMHL: W_exp += eta d Phi(e_hat + bias) h r^T (h: ``hebbian``), or times the eligibility trace E in its
+    place."""
     coef = dopamine * p.learning_rate * _phi(e_hat + reward_bias, p.phi_odd, p.phi_gain, p.phi_exponent)
     if coef != 0.0 and p.eligibility_filter != 1.0:
         for o in range(st.z.size):
@@ -650,10 +660,27 @@ def exploratory_update(p, st, e_hat, dopamine, reward_bias):
     elif coef != 0.0:
         r = st.r
         for o in range(st.z.size):
-            c_o = coef * (st.z_exp[o] - st.zbar[o])
+            c_o = coef * hebbian(p, st, o)
             W = st.W_exp[o]
             for j in range(r.size):
                 W[j] = fma(c_o, r[j], W[j])
+
+
+@njit(**STAGE)
+def reward_input(p, st, s, e, ebar):
+    """What Phi rewards: the error against ebar (the scripts), or against the running baseline of this step of
+    the period (``rule.phase_baseline``), which it then updates. A phase without a baseline yet (NaN, the first
+    training period) only sets it: no reward."""
+    if p.phase_baseline == 0.0:
+        return e - ebar
+    b = st.baseline
+    phase = s % p.n_period_steps
+    if np.isnan(b[phase]):
+        b[phase] = e
+        return 0.0
+    e_hat = e - b[phase]
+    b[phase] = (1.0 - p.phase_baseline) * b[phase] + p.phase_baseline * e
+    return e_hat
 
 
 @njit(**STAGE)
@@ -700,7 +727,7 @@ def learn(p, st, s, e, target_point, mods):
     threshold = p.threshold
     if p.adaptive_threshold > 0.0:
         threshold = adaptive_threshold(sc, e, s, p.n_period_steps, threshold, p.adaptive_threshold)
-    e_hat = e - ebar
+    e_hat = reward_input(p, st, s, e, ebar)
     sc[S_BETA] = mods[SLOT_EXPLORATION_GAIN] * p.psi_prefactor * _power(10.0 * ebar, p.psi_exponent)
     lesion = mods[SLOT_LESION] > 0.0
     if p.has_exploratory and p.eligibility_filter != 1.0:

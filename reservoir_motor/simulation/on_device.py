@@ -216,7 +216,7 @@ class Batch:
             ZM=_padded([s.z_mst for s in st]), ZBAR=_padded([s.zbar for s in st]),
             HAND=_padded([s.hand for s in st]), XI=_padded([s.xi for s in st]),
             W_exp=_padded([s.W_exp for s in st]), W_mst=_padded([s.W_mst for s in st]),
-            ELIG=_padded([s.elig for s in st]),
+            ELIG=_padded([s.elig for s in st]), BASELINE=_padded([s.baseline for s in st]),
             P=_padded([_symmetric(s.P) if s.P.size > 1 else np.zeros((s.x.size, s.x.size)) for s in st]),
             KV=_padded([s.k for s in st]), PEND=_padded([s.pend_k for s in st]), SC=_padded([s.scalars for s in st]),
             REPLAY=_padded([s.replay for s in st]),
@@ -259,14 +259,14 @@ class Batch:
     #: the kernel's per-run arguments, after the shared network, in its order
     ORDER = ("targets", "schedule", "mods", "costs", "plant_params", "Q_STATE", "STATE_SIGNAL", "UNITS",
              "UNIT_OFFSETS", "PLANT_STATE", "ZBAR_TOTAL", "X", "R", "JR", "FB", "Z", "ZE", "ZM", "ZBAR", "HAND", "XI",
-             "W_exp", "W_mst", "ELIG", "P", "KV", "PEND", "SC", "REPLAY", "noise_state", "noise_jumps", "explore_state",
-             "explore_jump", "rec_error", "rec_distance", "rec_z", "rec_zexp", "rec_hand", "rec_nexp", "rec_nmst",
-             "rec_gate", "rec_plant", "rec_rates", "rec_states")
+             "W_exp", "W_mst", "ELIG", "BASELINE", "P", "KV", "PEND", "SC", "REPLAY", "noise_state", "noise_jumps",
+             "explore_state", "explore_jump", "rec_error", "rec_distance", "rec_z", "rec_zexp", "rec_hand", "rec_nexp",
+             "rec_nmst", "rec_gate", "rec_plant", "rec_rates", "rec_states")
     #: where each comes back to: a state array (``kernel.loop.State``) or a record (``kernel.loop.Record``)
     STATE_OF = dict(X="x", R="r", JR="Jr", FB="fb", Z="z", ZE="z_exp", ZM="z_mst", ZBAR="zbar",
                     ZBAR_TOTAL="zbar_total", HAND="hand", PLANT_STATE="plant_state", XI="xi", W_exp="W_exp",
-                    ELIG="elig", W_mst="W_mst", P="P", KV="k", PEND="pend_k", SC="scalars", mods="mods",
-                    REPLAY="replay")
+                    ELIG="elig", BASELINE="baseline", W_mst="W_mst", P="P", KV="k", PEND="pend_k", SC="scalars",
+                    mods="mods", REPLAY="replay")
     RECORD_OF = dict(rec_error="error", rec_distance="distance", rec_z="z", rec_zexp="z_exp", rec_hand="hand",
                      rec_nexp="norm_exp", rec_nmst="norm_mst", rec_gate="gate", rec_plant="plant_state",
                      rec_rates="rates", rec_states="states")

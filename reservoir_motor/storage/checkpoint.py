@@ -108,6 +108,8 @@ class Checkpoint:
             state["xi"] = np.zeros_like(state["z"])
         if "elig" not in state:  # written before the eligibility trace, which was then never used
             state["elig"] = np.zeros_like(state["W_exp"])
+        if "baseline" not in state:  # written before the phase baseline, which was then never used
+            state["baseline"] = np.full(config.n_period_steps if config.rule.phase_baseline else 1, np.nan)
         return cls(config=config, seed=int(g.attrs["seed"]), period=int(g.attrs["period"]), state=state,
                    streams={name: json.loads(g.attrs[f"rng_{name}"]) for name in LOOP_STREAMS}, record=record,
                    replay_valid_from=int(g.attrs["replay_valid_from"]), source=source, origin=dict(origin or {}))

@@ -124,6 +124,20 @@ def test_the_eligibility_trace_changes_the_exploratory_learning():
     assert not np.allclose(a["W_exp"], b["W_exp"], rtol=0.1)
 
 
+def test_the_phase_baseline_rewards_only_from_the_second_period():
+    """The first training period only sets the baseline (no exploratory update); then the reward compares each
+    step's error with its own phase's, and learns another W_exp than the scripts' comparison with ebar."""
+    from kernel_cases import REFERENCE_SIZE
+
+    plain = rm.load_experiment("task1-rmhl", list(REFERENCE_SIZE))
+    phased = rm.load_experiment("task1-rmhl", list(REFERENCE_SIZE) + ["rule.phase_baseline=0.5"])
+    a, b = run_reference(plain, 2), run_reference(phased, 2)
+    period = phased.n_period_steps
+    assert a["norm_exp"][period - 1] > 0 and b["norm_exp"][period - 1] == 0.0
+    assert b["norm_exp"][2 * period - 1] > 0
+    assert not np.allclose(a["W_exp"], b["W_exp"], rtol=0.1)
+
+
 def test_adaptive_threshold_stall_relaxes_the_threshold_in_the_reference():
     """The stall case does what its comment says: only period 3 has the relaxed threshold, and it transfers."""
     config = case_config(*FEATURE_CASES["adaptive-threshold-stall"])

@@ -57,7 +57,7 @@ def test_continuing_under_the_same_config_is_the_uninterrupted_run(rule, extra):
         assert_same_run(whole, cont)
         assert sorted(cont.checkpoints) == [k for k in (2, 4) if k >= period]
         for name, arr in whole.checkpoints[4].state.items():
-            assert np.array_equal(cont.checkpoints[4].state[name], arr), name
+            assert np.array_equal(cont.checkpoints[4].state[name], arr, equal_nan=True), name
 
 
 def test_continuing_from_a_file_is_the_uninterrupted_run_and_names_its_source(tmp_path):
@@ -299,7 +299,7 @@ def test_a_run_killed_with_sigkill_resumes_to_the_uninterrupted_result(tmp_path,
     assert back.provenance["resumed_from_period"] == resumed and "continued_from_file" not in back.provenance
     kept = load_checkpoint(path, 2)
     for name, arr in whole.checkpoints[2].state.items():
-        assert np.array_equal(kept.state[name], arr), name
+        assert np.array_equal(kept.state[name], arr, equal_nan=True), name
     assert checkpoint_periods(path) == [2]
 
 
