@@ -287,6 +287,12 @@ class RuleConfig(_Section):
         "of the period, b_phase <- (1 - a_b) b_phase + a_b e, which the reward compares the error with: it removes "
         "what the moving target itself does to the error (Miconi 2017 keeps one per target). The first training "
         "period only sets it (no reward)", lo=0, hi=1, added=True)
+    trial_ms: float = _f(
+        0.0, "0 = the exploratory update at every step (the scripts). Otherwise the length of a trial (a whole "
+        "number of steps that divides the period): the Hebbian term is summed over the trial and W_exp updated once "
+        "at its end, with Phi of the trial's mean error against its running baseline (phase_baseline, required): "
+        "the trial-based form of Miconi 2017, for a reward that shows the exploration's effect only later",
+        unit="ms", lo=0, added=True)
     error_filter: float = _f(0.2, "a_e of the fast error filter ebar <- (1 - a_e) ebar + a_e e", lo=0, hi=1,
                              lo_open=True)
     output_filter: float = _f(0.2, "a_z of the output filter zbar <- (1 - a_z) zbar + a_z z", lo=0, hi=1,
@@ -505,12 +511,29 @@ class ExperimentConfig:
                 f"task.duration_ms = {self.task.duration_ms} is not allowed: must be a whole number (>= 2) of "
                 f"network.dt_ms = {self.network.dt_ms} steps"
             )
+        self._check_trial(round(steps))
         invalid = effector.trial(self.task, self.network.dt_ms / 1000.0)
         if invalid:
             key, why = invalid
             raise ConfigError(f"task.{key} = {getattr(self.task, key)!r} is not allowed: {why}")
         self._check_manipulations()
         self._check_recording()
+
+    def _check_trial(self, period_steps: int):
+        rule, dt = self.rule, self.network.dt_ms
+        if rule.trial_ms == 0:
+            return
+        steps = rule.trial_ms / dt
+        if abs(steps - round(steps)) > 1e-6 * steps or round(steps) < 1 or period_steps % round(steps):
+            why = (f"must be a whole number of network.dt_ms = {dt} steps that divides the period of "
+                   f"{period_steps} steps")
+        elif rule.phase_baseline == 0:
+            why = "needs rule.phase_baseline > 0 (a trial's error is compared with its running baseline)"
+        elif rule.eligibility_filter != 1.0:
+            why = "its sum over the trial replaces the eligibility trace: set rule.eligibility_filter = 1"
+        else:
+            return
+        raise ConfigError(f"rule.trial_ms = {rule.trial_ms!r} is not allowed: {why}")
 
     def _check_recording(self):
         rec, n = self.recording, self.network.n_neurons

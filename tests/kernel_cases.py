@@ -157,6 +157,13 @@ FEATURE_CASES.update({
         "rule.exploration_filter=0.1", "schedule.test_feedback='autonomous'")),
     "phase-baseline-supertrex": ("task1-supertrex", GATE_OPEN + ("rule.phase_baseline=1.0",
                                                                  "rule.hebbian_term='perturbation'")),
+    # the trial-based form: 5-step trials (20 a 100-step period), on the dynamical arm with correlated exploration,
+    # and under a lesion that keeps summing
+    "trial-arm-dynamics-rmhl": ("task1-rmhl", ARM_DYNAMICS + (
+        "rule.trial_ms=1.0", "rule.phase_baseline=0.5", "rule.hebbian_term='perturbation'",
+        "rule.exploration_filter=0.1", "schedule.test_feedback='autonomous'")),
+    "trial-lesion-supertrex": ("task1-supertrex", GATE_OPEN + (
+        "rule.trial_ms=2.0", "rule.phase_baseline=1.0", manipulations('kind="lesion_exploratory", start=1, stop=2'))),
     "adaptive-threshold-first-period": (
         "task1-supertrex", ("rule.transfer_threshold=0.01", "rule.adaptive_threshold=2.0", "rule.gate_steepness=20.0")),
 })

@@ -284,6 +284,8 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
     a_el = rule.eligibility_filter
     a_b = rule.phase_baseline
     baseline = np.full(period, np.nan)  # the error per step of the period (rule.phase_baseline > 0)
+    trial = round(rule.trial_ms / net_cfg.dt_ms)  # steps of a trial (rule.trial_ms > 0), its error summed in
+    trial_error = 0.0
     P = np.eye(n) / net_cfg.rls_regularisation
     beta = rule.initial_exploration
     xi_lowpass = np.zeros(n_out)
@@ -356,20 +358,29 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
             ebar = e
         elif training:
             ebar = (1 - a_e) * ebar + a_e * e
-            e_hat = e - ebar
-            if a_b > 0:  # against the error at this step of earlier periods; the first period only sets it
-                b = baseline[s % period]
-                e_hat = 0.0 if np.isnan(b) else e - b
-                baseline[s % period] = e if np.isnan(b) else (1 - a_b) * b + a_b * e
+            e_hat, trial_end = e - ebar, trial == 0 or (s + 1) % trial == 0
+            if trial:  # a trial's mean error, compared at its end
+                trial_error += e
+                e_hat = trial_error / trial if trial_end else np.nan
+                trial_error = 0.0 if trial_end else trial_error
+            if a_b > 0 and trial_end:  # against the error at this step of earlier periods (the first only sets it)
+                b, now_e = baseline[s % period], e_hat if trial else e
+                e_hat = 0.0 if np.isnan(b) else now_e - b
+                baseline[s % period] = now_e if np.isnan(b) else (1 - a_b) * b + a_b * now_e
             if explores:
                 hebbian = np.outer(xi if rule.hebbian_term == "perturbation" else z_exp - zbar, r)
-                if a_el != 1.0:  # the trace of the Hebbian term takes its place
+                if trial:  # summed over the trial, applied at its end
+                    E = E + hebbian
+                    hebbian = E
+                elif a_el != 1.0:  # the trace of the Hebbian term takes its place
                     E = (1 - a_el) * E + a_el * hebbian
                     hebbian = E
-                if not now["lesion_exploratory"]:
+                if not now["lesion_exploratory"] and trial_end:
                     reward = phi_reward(e_hat + now["reward_bias"], rule.phi_gain, rule.phi_exponent,
                                         rule.phi == "odd")
                     W_exp = W_exp + now["dopamine"] * eta * reward * hebbian
+                if trial_end and trial:
+                    E = np.zeros_like(E)
                 beta = now["exploration_gain"] * rule.psi_prefactor * (10 * ebar) ** rule.psi_exponent
             if (s + 1) % rule.rls_every == 0:
                 if name == "force":

@@ -1,4 +1,5 @@
 import dataclasses
+import re
 
 import pytest
 
@@ -44,6 +45,8 @@ INVALID = [
     ("rule.exploration_filter", 1.5, "<= 1"),
     ("rule.eligibility_filter", 0.0, "> 0"),
     ("rule.eligibility_filter", 1.5, "<= 1"),
+    ("rule.phase_baseline", 1.5, "<= 1"),
+    ("rule.trial_ms", -1.0, ">= 0"),
     ("rule.error_filter", 0.0, "> 0"),
     ("rule.error_filter", 1.5, "<= 1"),
     ("rule.output_filter", 2.0, "<= 1"),
@@ -205,3 +208,15 @@ def test_a_state_signal_setting_without_the_state_input_is_refused(key, value):
     with pytest.raises(ConfigError, match=f"network.{key} = .* has no effect without network.state_input = true"):
         load_experiment("task1-supertrex", [f"network.{key}={value}"])
     assert load_experiment("task1-supertrex", [f"network.{key}={value}", "network.state_input=true"])
+
+
+@pytest.mark.parametrize("sets, why", [
+    (["rule.trial_ms=0.3", "rule.phase_baseline=0.5"], "whole number of network.dt_ms = 0.2 steps"),
+    (["rule.trial_ms=3.0", "rule.phase_baseline=0.5"], "divides the period of 50000 steps"),
+    (["rule.trial_ms=1.0"], "needs rule.phase_baseline > 0"),
+    (["rule.trial_ms=1.0", "rule.phase_baseline=0.5", "rule.eligibility_filter=0.1"], "eligibility_filter = 1"),
+])
+def test_a_trial_that_cannot_be_run_is_refused_in_one_line(sets, why):
+    with pytest.raises(ConfigError, match=r"^rule\.trial_ms = .* is not allowed: .*" + re.escape(why)) as info:
+        load_experiment("task2-rmhl", sets)
+    assert "\n" not in str(info.value)

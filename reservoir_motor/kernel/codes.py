@@ -16,5 +16,5 @@ NEUTRAL = (1.0, 1.0, 0.0, 0.0, 0.0, 0.0)
 OP_MULTIPLY, OP_ADD, OP_SET, OP_SET_ONE = 0, 1, 2, 3
 
 # Scalar state, kept in one float array so that it survives between chunks.
-S_EBAR, S_BETA, S_M, S_PEND_C, S_DIVERGED, S_ESUM, S_EBEST, S_GATE, S_STALLED = 0, 1, 2, 3, 4, 5, 6, 7, 8
-N_SCALARS = 9
+S_EBAR, S_BETA, S_M, S_PEND_C, S_DIVERGED, S_ESUM, S_EBEST, S_GATE, S_STALLED, S_TRIAL_ERR = range(10)
+N_SCALARS = 10

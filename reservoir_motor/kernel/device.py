@@ -57,6 +57,7 @@ from .codes import (  # noqa: E402
     S_M,
     S_PEND_C,
     S_STALLED,
+    S_TRIAL_ERR,
     SLOT_BLOCK_TRANSFER,
     SLOT_CURVE,
     SLOT_DOPAMINE,
@@ -128,12 +129,13 @@ PARAMS = ("has_exploratory", "has_mastery", "exploratory_in_test", "filters_in_t
           "psi_exponent", "error_filter", "output_filter", "kappa", "threshold", "gate_steepness", "transfer_moves",
           "distance_filter", "divergence_bound", "effector", "dt_s", "effort_cost", "cost_on_movement",
           "state_source", "state_amplitude", "exploration_filter", "exploration_scale", "adaptive_threshold",
-          "units_every", "eligibility_filter", "hebbian_perturbation", "phase_baseline")
+          "units_every", "eligibility_filter", "hebbian_perturbation", "phase_baseline",
+          "trial_steps")
 (HAS_EXP, HAS_MST, EXP_IN_TEST, FILTERS_IN_TEST, GATED, TEACHER, TEST_FEEDBACK, N_TRAIN, N_PERIOD, REPLAY_LAG,
  RLS_EVERY, RECORD_EVERY, DT_TAU, NOISE, ETA, PHI_ODD, PHI_GAIN, PHI_EXP, PSI_PRE, PSI_EXP, ERROR_FILTER,
  OUTPUT_FILTER, KAPPA, THRESHOLD, STEEPNESS, MOVES, DISTANCE_FILTER, BOUND, EFFECTOR, DT_S, EFFORT_COST,
  COST_ON_MOVEMENT, STATE_SOURCE, STATE_AMP, EXPLORATION_FILTER, EXPLORATION_SCALE, ADAPTIVE,
- UNITS_EVERY, ELIGIBILITY, HEBB_XI, PHASE_BASELINE) = range(len(PARAMS))
+ UNITS_EVERY, ELIGIBILITY, HEBB_XI, PHASE_BASELINE, TRIAL) = range(len(PARAMS))
 # a run's sizes, after its params (``pack_params``): the batch's arrays are padded to the largest
 SIZES = ("n_out", "n_state", "n_plant_params", "n_costs", "n_signal", "n_units", "records_states")
 N_OUT, N_STATE, N_PLANT_PARAMS, N_COSTS, N_SIGNAL, N_UNITS, RECORDS_STATES = range(len(PARAMS),
@@ -313,6 +315,7 @@ def make_kernel(threads: int, plant_step=None):
                 rec_error[b, s] = e
                 rec_distance[b, s] = math.sqrt(sc[S_M])
                 buf[0] = 0.0  # the exploratory coefficient, read by every thread below
+                buf[2] = 0.0  # 1 at a trial's end (``kernel.loop.trial_update``)
                 if training and s > 0:
                     ebar = (1.0 - p[ERROR_FILTER]) * sc[S_EBAR] + p[ERROR_FILTER] * e
                     sc[S_EBAR] = ebar
@@ -320,16 +323,26 @@ def make_kernel(threads: int, plant_step=None):
                     if p[ADAPTIVE] > 0.0:
                         threshold = adaptive_threshold(sc, e, s, n_period, threshold, p[ADAPTIVE])
                     sc[S_BETA] = mods[SLOT_EXPLORATION_GAIN] * p[PSI_PRE] * _power(10.0 * ebar, p[PSI_EXP])
-                    e_hat = e - ebar  # what Phi rewards (``kernel.loop.reward_input``)
-                    if p[PHASE_BASELINE] > 0.0:
+                    trial = int(p[TRIAL])
+                    rewarded = trial == 0
+                    e_now = e  # the step's error, or at a trial's end the trial's mean
+                    if trial > 0 and p[HAS_EXP] > 0.0:
+                        sc[S_TRIAL_ERR] += e
+                        if (s + 1) % trial == 0:
+                            rewarded = True
+                            buf[2] = 1.0
+                            e_now = sc[S_TRIAL_ERR] / trial
+                            sc[S_TRIAL_ERR] = 0.0
+                    e_hat = e_now - ebar  # what Phi rewards (``kernel.loop.reward_input``)
+                    if p[PHASE_BASELINE] > 0.0 and rewarded:
                         bl = BASELINE[b]
                         if math.isnan(bl[phase]):
-                            bl[phase] = e
+                            bl[phase] = e_now
                             e_hat = 0.0
                         else:
-                            e_hat = e - bl[phase]
-                            bl[phase] = (1.0 - p[PHASE_BASELINE]) * bl[phase] + p[PHASE_BASELINE] * e
-                    if p[HAS_EXP] > 0.0 and not lesion:
+                            e_hat = e_now - bl[phase]
+                            bl[phase] = (1.0 - p[PHASE_BASELINE]) * bl[phase] + p[PHASE_BASELINE] * e_now
+                    if p[HAS_EXP] > 0.0 and not lesion and rewarded:
                         reward = phi(e_hat + mods[SLOT_REWARD_BIAS], p[PHI_ODD] > 0.0, p[PHI_GAIN], p[PHI_EXP])
                         buf[0] = mods[SLOT_DOPAMINE] * p[ETA] * reward
                     gate = 0.0
@@ -344,9 +357,19 @@ def make_kernel(threads: int, plant_step=None):
                 else:
                     buf[1] = 0.0
             cuda.syncthreads()
-            coef, gate = buf[0], buf[1]
+            coef, gate, trial_end = buf[0], buf[1], buf[2] > 0.0
             cuda.syncthreads()
             traced = p[ELIGIBILITY] != 1.0
+            if p[TRIAL] > 0.0 and training and s > 0 and p[HAS_EXP] > 0.0:  # the trial's sum E (``trial_update``)
+                for o in range(n_out):
+                    c_o = xis[o] if p[HEBB_XI] > 0.0 else ze[o] - zbar[o]
+                    for j in range(t, n, threads):
+                        e_oj = _fma(c_o, r[j], elig[o, j])
+                        if trial_end:
+                            wexp[o, j] = _fma(coef, e_oj, wexp[o, j])
+                            e_oj = 0.0
+                        elig[o, j] = e_oj
+                coef = 0.0
             if traced and training and s > 0 and p[HAS_EXP] > 0.0:  # the eligibility trace E (``eligibility_update``)
                 a = p[ELIGIBILITY]
                 for o in range(n_out):

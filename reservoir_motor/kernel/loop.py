@@ -78,6 +78,7 @@ from .codes import (  # global constants, compiled into the loop
     S_M,
     S_PEND_C,
     S_STALLED,
+    S_TRIAL_ERR,
     SLOT_BLOCK_TRANSFER,
     SLOT_CURVE,
     SLOT_DOPAMINE,
@@ -146,6 +147,7 @@ Params = namedtuple("Params", [
     "dt_over_tau", "noise_amplitude", "state_source", "state_amplitude",
     "learning_rate", "phi_odd", "phi_gain", "phi_exponent", "psi_prefactor", "psi_exponent",
     "exploration_filter", "exploration_scale", "eligibility_filter", "hebbian_perturbation", "phase_baseline",
+    "trial_steps",
     "error_filter", "output_filter", "kappa", "threshold", "gate_steepness",
     "transfer_moves", "adaptive_threshold", "cost_on_movement", "effort_cost",
     "distance_filter", "divergence_bound",
@@ -667,6 +669,28 @@ def exploratory_update(p, st, e_hat, dopamine, reward_bias):
 
 
 @njit(**STAGE)
+def trial_update(p, st, s, e, dopamine, reward_bias, lesion):
+    """The trial-based form (``rule.trial_ms``): E sums the Hebbian term h r^T and the error over the trial; at
+    its end W_exp += eta d Phi(mean error - its phase's baseline + bias) E, and both sums start again."""
+    sc, r = st.scalars, st.r
+    sc[S_TRIAL_ERR] += e
+    for o in range(st.z.size):
+        c_o, E = hebbian(p, st, o), st.elig[o]
+        for j in range(r.size):
+            E[j] = fma(c_o, r[j], E[j])
+    if (s + 1) % p.trial_steps == 0:
+        e_hat = reward_input(p, st, s, sc[S_TRIAL_ERR] / p.trial_steps, 0.0)
+        coef = dopamine * p.learning_rate * _phi(e_hat + reward_bias, p.phi_odd, p.phi_gain, p.phi_exponent)
+        for o in range(st.z.size):
+            W, E = st.W_exp[o], st.elig[o]
+            for j in range(W.size):
+                if not lesion:
+                    W[j] = fma(coef, E[j], W[j])
+                E[j] = 0.0
+        sc[S_TRIAL_ERR] = 0.0
+
+
+@njit(**STAGE)
 def reward_input(p, st, s, e, ebar):
     """What Phi rewards: the error against ebar (the scripts), or against the running baseline of this step of
     the period (``rule.phase_baseline``), which it then updates. A phase without a baseline yet (NaN, the first
@@ -727,13 +751,17 @@ def learn(p, st, s, e, target_point, mods):
     threshold = p.threshold
     if p.adaptive_threshold > 0.0:
         threshold = adaptive_threshold(sc, e, s, p.n_period_steps, threshold, p.adaptive_threshold)
-    e_hat = reward_input(p, st, s, e, ebar)
     sc[S_BETA] = mods[SLOT_EXPLORATION_GAIN] * p.psi_prefactor * _power(10.0 * ebar, p.psi_exponent)
     lesion = mods[SLOT_LESION] > 0.0
-    if p.has_exploratory and p.eligibility_filter != 1.0:
-        eligibility_update(p, st)
-    if p.has_exploratory and not lesion:
-        exploratory_update(p, st, e_hat, mods[SLOT_DOPAMINE], mods[SLOT_REWARD_BIAS])
+    if p.trial_steps > 0:
+        if p.has_exploratory:
+            trial_update(p, st, s, e, mods[SLOT_DOPAMINE], mods[SLOT_REWARD_BIAS], lesion)
+    else:
+        e_hat = reward_input(p, st, s, e, ebar)
+        if p.has_exploratory and p.eligibility_filter != 1.0:
+            eligibility_update(p, st)
+        if p.has_exploratory and not lesion:
+            exploratory_update(p, st, e_hat, mods[SLOT_DOPAMINE], mods[SLOT_REWARD_BIAS])
     if p.has_mastery and (s + 1) % p.rls_every == 0:
         rls_step(p, st, ebar, threshold, mods[SLOT_BLOCK_TRANSFER] > 0.0, target_point)
 

@@ -69,7 +69,7 @@ def kernel_params(config: ExperimentConfig, keep_replay: bool = False) -> K.Para
         exploration_filter=rule.exploration_filter,
         exploration_scale=np.sqrt((2.0 - rule.exploration_filter) / rule.exploration_filter),
         eligibility_filter=rule.eligibility_filter, hebbian_perturbation=rule.hebbian_term == "perturbation",
-        phase_baseline=rule.phase_baseline,
+        phase_baseline=rule.phase_baseline, trial_steps=round(rule.trial_ms / net.dt_ms),
         error_filter=rule.error_filter, output_filter=rule.output_filter, kappa=rule.kappa,
         threshold=rule.transfer_threshold, gate_steepness=rule.gate_steepness,
         transfer_moves=_transfer_moves(config), adaptive_threshold=rule.adaptive_threshold,

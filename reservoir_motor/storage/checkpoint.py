@@ -26,6 +26,7 @@ import numpy as np
 
 from ..config import ExperimentConfig
 from ..errors import ConfigError
+from ..kernel import codes
 from ..kernel import loop as K
 from .provenance import ORIGIN_KEYS
 from .result import open_result, stored_config
@@ -108,6 +109,8 @@ class Checkpoint:
             state["xi"] = np.zeros_like(state["z"])
         if "elig" not in state:  # written before the eligibility trace, which was then never used
             state["elig"] = np.zeros_like(state["W_exp"])
+        if state["scalars"].size < codes.N_SCALARS:  # written before the trial's error sum, which was then unused
+            state["scalars"] = np.concatenate([state["scalars"], np.zeros(codes.N_SCALARS - state["scalars"].size)])
         if "baseline" not in state:  # written before the phase baseline, which was then never used
             state["baseline"] = np.full(config.n_period_steps if config.rule.phase_baseline else 1, np.nan)
         return cls(config=config, seed=int(g.attrs["seed"]), period=int(g.attrs["period"]), state=state,

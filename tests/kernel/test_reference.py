@@ -138,6 +138,15 @@ def test_the_phase_baseline_rewards_only_from_the_second_period():
     assert not np.allclose(a["W_exp"], b["W_exp"], rtol=0.1)
 
 
+def test_the_trial_based_form_updates_only_at_the_ends_of_trials():
+    """W_exp changes at the last step of a trial and nowhere else, from the second training period on."""
+    config = case_config(*FEATURE_CASES["trial-arm-dynamics-rmhl"])
+    ref = run_reference(config, SEED)
+    trial, period = round(config.rule.trial_ms / config.network.dt_ms), config.n_period_steps
+    changed = np.flatnonzero(np.diff(ref["norm_exp"][:config.n_train_steps])) + 1
+    assert changed.size and np.all((changed + 1) % trial == 0) and changed.min() >= period
+
+
 def test_adaptive_threshold_stall_relaxes_the_threshold_in_the_reference():
     """The stall case does what its comment says: only period 3 has the relaxed threshold, and it transfers."""
     config = case_config(*FEATURE_CASES["adaptive-threshold-stall"])
