@@ -30,6 +30,7 @@ from reservoir_motor.studies.sweep import run_sweep
 #: hundreds); at dt = 0.2 ms a filter a = 0.01 is 20 ms, 0.002 is 100 ms.
 SCRIPTS_RATES = ("5e-4", "5e-3")  # the scripts' (Task 2), and ten times it
 PERTURBATION = ["rule.hebbian_term=perturbation", "rule.exploration_filter=0.002"]  # correlated over 100 ms
+STATE = ["network.state_input=true"]  # the phase (cos, sin) as state input
 CONDITIONS = {
     "scripts": ([], ()),
     "trace-20ms": (["rule.eligibility_filter=0.01", "rule.error_filter=0.01"], SCRIPTS_RATES),
@@ -43,6 +44,12 @@ CONDITIONS = {
     # one update per trial, with the trial's mean error against its phase's baseline
     "trial-200ms": (["rule.phase_baseline=0.5", "rule.trial_ms=200", *PERTURBATION], ("2e-5", "2e-6")),
     "trial-1000ms": (["rule.phase_baseline=0.5", "rule.trial_ms=1000", *PERTURBATION], ("2e-5", "2e-6")),
+    # the same with the phase as state input, which makes the reservoir (and so the output) a function of the phase,
+    # as the baseline per phase assumes
+    "state-phase-baseline-perturbation-trace-100ms": (STATE + ["rule.phase_baseline=0.5",
+                                                               "rule.eligibility_filter=0.002", *PERTURBATION],
+                                                      ("5e-6", "5e-7")),
+    "state-trial-200ms": (STATE + ["rule.phase_baseline=0.5", "rule.trial_ms=200", *PERTURBATION], ("2e-6", "2e-7")),
 }
 
 
@@ -53,21 +60,36 @@ def rest_rms(result) -> float:
     return float(np.sqrt(np.mean(np.sum(gap ** 2, axis=1))))
 
 
+def periodicity(result) -> float:
+    """The correlation of the output in the last training period with the one before, phase by phase: near 1
+    when the output is a function of the phase, near 0 when it is not (a chaotic reservoir)."""
+    n = result.config.n_period_steps // result.config.recording.record_every
+    end = result.config.n_train_steps // result.config.recording.record_every
+    z = result.traces["z"]
+    if z.shape[0] < end or result.config.schedule.n_train_trials < 2:
+        return np.nan
+    return float(np.corrcoef(z[end - 2 * n:end - n].ravel(), z[end - n:end].ravel())[0, 1])
+
+
 def summary(directory: Path) -> list[dict]:
     rows = {}
     for path in sorted(directory.glob("*.h5")):
         r = load_result(path)
         travel = float(np.max(np.linalg.norm(r.traces["hand"] - r.traces["hand"][0], axis=1)))
-        ratio = r.deviation / rest_rms(r) if r.deviation is not None else np.inf
-        rows.setdefault(r.config.name, []).append((r.seed, ratio, bool(r.metrics["diverged"]), travel,
-                                                  float(r.traces["norm_exploratory"][-1])))
+        deviation = r.deviation if r.deviation is not None else np.inf
+        rows.setdefault(r.config.name, []).append(dict(
+            deviation=deviation, ratio=deviation / rest_rms(r), diverged=bool(r.metrics["diverged"]),
+            satisfactory=bool(r.metrics["satisfactory"]), travel=travel, periodic=periodicity(r),
+            norm=float(r.traces["norm_exploratory"][-1])))
     out = []
     for name, runs in rows.items():
-        ratios = np.array([x[1] for x in runs])
-        out.append(dict(condition=f"{directory.name} {name}", n=len(runs), median_ratio=float(np.median(ratios)),
-                        quarter=int((ratios <= 0.25).sum()), diverged=sum(x[2] for x in runs),
-                        travel_mm=1000 * float(np.median([x[3] for x in runs])),
-                        norm_w_exp=float(np.median([x[4] for x in runs]))))
+        def median(key, runs=runs):
+            return float(np.median([x[key] for x in runs]))
+        ratios = np.array([x["ratio"] for x in runs])
+        out.append(dict(condition=f"{directory.name} {name}", n=len(runs), median_deviation=median("deviation"),
+                        median_ratio=float(np.median(ratios)), quarter=int((ratios <= 0.25).sum()),
+                        satisfactory=sum(x["satisfactory"] for x in runs), diverged=sum(x["diverged"] for x in runs),
+                        travel_mm=1000 * median("travel"), periodic=median("periodic"), norm_w_exp=median("norm")))
     return out
 
 
@@ -88,12 +110,13 @@ def main(argv=None) -> int:
         run_sweep([args.experiment], args.seeds, directory, overrides=sets, grid=grid, workers=args.workers,
                   progress=False, lockstep=True)
         rows += summary(directory)
-    print("| condition | runs | median deviation / resting hand's | seeds <= 1/4 | diverged | median hand travel "
-          "(mm) | median final norm of W_exp |")
-    print("|---|---|---|---|---|---|---|")
+    print("| condition | runs | median deviation | / resting hand's | seeds <= 1/4 | satisfactory | diverged | "
+          "median hand travel (mm) | output periodic | median final norm of W_exp |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['condition']} | {row['n']} | {row['median_ratio']:.3f} | {row['quarter']}/{row['n']} | "
-              f"{row['diverged']} | {row['travel_mm']:.1f} | {row['norm_w_exp']:.3g} |")
+        print(f"| {row['condition']} | {row['n']} | {row['median_deviation']:.3g} | {row['median_ratio']:.3f} | "
+              f"{row['quarter']}/{row['n']} | {row['satisfactory']}/{row['n']} | {row['diverged']} | "
+              f"{row['travel_mm']:.1f} | {row['periodic']:.2f} | {row['norm_w_exp']:.3g} |")
     return 0
 
 
