@@ -68,11 +68,10 @@ DYNAMICAL = ("task.effector='arm_dynamics'", "task.arm_lengths=[]", "task.target
 
 
 USER = ["task.effector='plant_cases:POINT_MASS'", "schedule.test_feedback='autonomous'"]  # tests/plant_cases.py
-PHASED = ("rule.phase_baseline=0.5", "rule.hebbian_term='perturbation'", "rule.eligibility_filter=0.1",
-          "rule.exploration_filter=0.2")
 TRIALS = ("rule.phase_baseline=0.5", "rule.trial_ms=0.6")  # 3-step trials: 10 a period
 EVERYTHING = (OPEN, "network.state_input=true", "network.state_signal='harmonics'", "rule.exploration_filter=0.2",
-              "rule.adaptive_threshold=2.0", "rule.eligibility_filter=0.1", "recording.n_units=3",
+              "rule.adaptive_threshold=2.0", "rule.eligibility_filter=0.1", "rule.phase_baseline=0.5",
+              "rule.hebbian_term='perturbation'", "recording.n_units=3",
               "recording.units_every=3", "recording.record_states=true")
 
 
@@ -81,9 +80,8 @@ EVERYTHING = (OPEN, "network.state_input=true", "network.state_signal='harmonics
                                          ("task2-supertrex", (OPEN,)),  # the kinematic arm
                                          ("task3-rmhl", ("task.cost_signal='movement'", "task.effort_cost=0.01")),
                                          ("task2-supertrex", (OPEN,) + DYNAMICAL),
-                                         ("task2-rmhl", DYNAMICAL + PHASED),  # the reward's baseline per phase
                                          ("task1-rmhl", TRIALS),  # the trial-based form
-                                         ("task1-supertrex", EVERYTHING),  # state input, correlated, units, ...
+                                         ("task1-supertrex", EVERYTHING),  # state input, correlated, trace, ...
                                          ("task2-rmhl", ("network.state_input=true", "network.state_signal='hand'")),
                                          ("task1-force", ("network.state_input=true",
                                                           "network.state_signal='target'")),
