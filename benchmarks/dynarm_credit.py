@@ -71,6 +71,55 @@ def periodicity(result) -> float:
     return float(np.corrcoef(z[end - 2 * n:end - n].ravel(), z[end - n:end].ravel())[0, 1])
 
 
+def per_period(result) -> tuple[np.ndarray, np.ndarray]:
+    """Per period: the RMS distance of the hand from the target over the resting hand's, and the correlation of the
+    output with the period before, phase by phase (NaN for the first)."""
+    n = result.config.n_period_steps // result.config.recording.record_every
+    hand, target, z = result.traces["hand"], result.traces["target"], result.traces["z"]
+    k_max = z.shape[0] // n
+    rest = rest_rms(result)
+    dev = [np.sqrt(np.mean(np.sum((hand[k * n:(k + 1) * n] - target[k * n:(k + 1) * n]) ** 2, 1))) / rest
+           for k in range(k_max)]
+    corr = [np.nan] + [np.corrcoef(z[(k - 1) * n:k * n].ravel(), z[k * n:(k + 1) * n].ravel())[0, 1]
+                       for k in range(1, k_max)]
+    return np.array(dev), np.array(corr)
+
+
+def figure(directories: list[Path], path: Path) -> None:
+    """Per condition, the median over seeds of ``per_period``: how the distance and the output's periodicity
+    evolve over training and test."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+    for directory in directories:
+        curves = {}
+        for file in sorted(directory.glob("*.h5")):
+            r = load_result(file)
+            if r.metrics["diverged"]:
+                continue
+            curves.setdefault(r.config.rule.learning_rate, []).append(per_period(r))
+        for rate, runs in curves.items():
+            label = f"{directory.name.split('-', 2)[-1]}, learning rate {rate:g}"
+            dev = np.median([d for d, _ in runs], axis=0)
+            corr = np.nanmedian([c for _, c in runs], axis=0) if len(runs) > 1 else runs[0][1]
+            line, = top.plot(np.arange(dev.size), dev, marker=".", label=f"{label} (n = {len(runs)})")
+            bottom.plot(np.arange(corr.size), corr, marker=".", color=line.get_color())
+    n_train = r.config.schedule.n_train_trials
+    for ax in (top, bottom):
+        ax.axvspan(n_train - 0.5, r.config.n_periods - 0.5, color="0.9", zorder=0)
+    top.axhline(0.25, color="k", lw=0.8, ls="--")
+    top.set_yscale("log")
+    top.set_ylabel("distance / resting hand's\n(median over seeds)")
+    bottom.set_ylabel("output's correlation with\nthe period before")
+    bottom.set_xlabel("period (test shaded)")
+    top.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def summary(directory: Path) -> list[dict]:
     rows = {}
     for path in sorted(directory.glob("*.h5")):
@@ -101,6 +150,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int)
     ap.add_argument("--conditions", default=",".join(CONDITIONS), help="a comma-separated list of: "
                     + ", ".join(CONDITIONS))
+    ap.add_argument("--figure", help="also draw the per-period curves of the conditions into this PNG")
     args = ap.parse_args(argv)
     rows = []
     for condition in args.conditions.split(","):
@@ -110,6 +160,8 @@ def main(argv=None) -> int:
         run_sweep([args.experiment], args.seeds, directory, overrides=sets, grid=grid, workers=args.workers,
                   progress=False, lockstep=True)
         rows += summary(directory)
+    if args.figure:
+        figure([Path(args.out) / f"{args.experiment}-{c}" for c in args.conditions.split(",")], Path(args.figure))
     print("| condition | runs | median deviation | / resting hand's | seeds <= 1/4 | satisfactory | diverged | "
           "median hand travel (mm) | output periodic | median final norm of W_exp |")
     print("|---|---|---|---|---|---|---|---|---|---|")
