@@ -8,7 +8,9 @@ period (``rule.phase_baseline``), alone and with the exploration itself as the H
 (``rule.hebbian_term``) traced and correlated over 100 ms; and the trial-based form (``rule.trial_ms``), each at two
 learning rates. Then it prints, per condition, the test deviation against the resting hand's (the RMS distance of
 the test-phase target from the hand's first recorded position): the median ratio, the seeds at or below a quarter
-(the criterion: 9 of 11), the diverged runs, how far the hand travelled from rest, and W_exp's final norm.
+(the criterion: 9 of 11), the diverged runs, how far the hand travelled from rest, whether the output repeats
+from one training period to the next (``periodicity``), whether the hand moves with the target or against it
+(``in_phase``), and W_exp's final norm. ``--figure`` draws the per-period curves.
 
 Usage: python benchmarks/dynarm_credit.py --out DIR [--workers 2] [--experiment dynarm-rmhl] [--seeds 0:11]
        [--conditions scripts,trial-1000ms,...]
@@ -71,6 +73,15 @@ def periodicity(result) -> float:
     return float(np.corrcoef(z[end - 2 * n:end - n].ravel(), z[end - n:end].ravel())[0, 1])
 
 
+def in_phase(result) -> float:
+    """The correlation of the hand's path with the target's in the last test period, both less their means, at no
+    shift: 1 for a hand that follows the target, -1 for one that moves opposite to it."""
+    n = result.config.n_period_steps // result.config.recording.record_every
+    hand, target = result.traces["hand"][-n:], result.traces["target"][-n:]
+    hand, target = hand - hand.mean(0), target - target.mean(0)
+    return float(np.sum(hand * target) / np.sqrt(np.sum(hand * hand) * np.sum(target * target)))
+
+
 def per_period(result) -> tuple[np.ndarray, np.ndarray]:
     """Per period: the RMS distance of the hand from the target over the resting hand's, and the correlation of the
     output with the period before, phase by phase (NaN for the first)."""
@@ -129,6 +140,7 @@ def summary(directory: Path) -> list[dict]:
         rows.setdefault(r.config.name, []).append(dict(
             deviation=deviation, ratio=deviation / rest_rms(r), diverged=bool(r.metrics["diverged"]),
             satisfactory=bool(r.metrics["satisfactory"]), travel=travel, periodic=periodicity(r),
+            in_phase=in_phase(r) if not r.metrics["diverged"] else np.nan,
             norm=float(r.traces["norm_exploratory"][-1])))
     out = []
     for name, runs in rows.items():
@@ -138,7 +150,8 @@ def summary(directory: Path) -> list[dict]:
         out.append(dict(condition=f"{directory.name} {name}", n=len(runs), median_deviation=median("deviation"),
                         median_ratio=float(np.median(ratios)), quarter=int((ratios <= 0.25).sum()),
                         satisfactory=sum(x["satisfactory"] for x in runs), diverged=sum(x["diverged"] for x in runs),
-                        travel_mm=1000 * median("travel"), periodic=median("periodic"), norm_w_exp=median("norm")))
+                        travel_mm=1000 * median("travel"), periodic=median("periodic"), norm_w_exp=median("norm"),
+                        in_phase=float(np.nanmedian([x["in_phase"] for x in runs] + [np.nan]))))
     return out
 
 
@@ -163,12 +176,12 @@ def main(argv=None) -> int:
     if args.figure:
         figure([Path(args.out) / f"{args.experiment}-{c}" for c in args.conditions.split(",")], Path(args.figure))
     print("| condition | runs | median deviation | / resting hand's | seeds <= 1/4 | satisfactory | diverged | "
-          "median hand travel (mm) | output periodic | median final norm of W_exp |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "median hand travel (mm) | output periodic | hand in phase with target | median final norm of W_exp |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['condition']} | {row['n']} | {row['median_deviation']:.3g} | {row['median_ratio']:.3f} | "
               f"{row['quarter']}/{row['n']} | {row['satisfactory']}/{row['n']} | {row['diverged']} | "
-              f"{row['travel_mm']:.1f} | {row['periodic']:.2f} | {row['norm_w_exp']:.3g} |")
+              f"{row['travel_mm']:.1f} | {row['periodic']:.2f} | {row['in_phase']:.2f} | {row['norm_w_exp']:.3g} |")
     return 0
 
 
