@@ -163,12 +163,14 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int)
     ap.add_argument("--conditions", default=",".join(CONDITIONS), help="a comma-separated list of: "
                     + ", ".join(CONDITIONS))
+    ap.add_argument("--rates", help="learning rates (comma-separated) in place of each condition's own")
     ap.add_argument("--figure", help="also draw the per-period curves of the conditions into this PNG")
     args = ap.parse_args(argv)
     rows = []
     for condition in args.conditions.split(","):
         sets, rates = CONDITIONS[condition]
         directory = Path(args.out) / f"{args.experiment}-{condition}"
+        rates = args.rates.split(",") if args.rates and rates else rates
         grid = [f"rule.learning_rate={','.join(rates)}"] if rates else []
         run_sweep([args.experiment], args.seeds, directory, overrides=sets, grid=grid, workers=args.workers,
                   progress=False, lockstep=True)
