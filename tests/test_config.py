@@ -45,6 +45,7 @@ INVALID = [
     ("rule.exploration_filter", 1.5, "<= 1"),
     ("rule.eligibility_filter", 0.0, "> 0"),
     ("rule.eligibility_filter", 1.5, "<= 1"),
+    ("rule.hebbian_term", "reward", "'deviation', 'perturbation'"),
     ("rule.phase_baseline", 1.5, "<= 1"),
     ("rule.trial_ms", -1.0, ">= 0"),
     ("rule.error_filter", 0.0, "> 0"),
