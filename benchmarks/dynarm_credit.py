@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reservoir_motor import load_result
+from reservoir_motor import load_experiment, load_result
 from reservoir_motor.studies.sweep import run_sweep
 
 #: condition: the --set values of the rule and the learning rates it runs at. The time constants come from the
@@ -104,7 +104,8 @@ def figure(directories: list[Path], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 7), sharex=True)
+    colours = iter(plt.cm.tab20(np.linspace(0, 1, 20)))
     for directory in directories:
         curves = {}
         for file in sorted(directory.glob("*.h5")):
@@ -116,8 +117,9 @@ def figure(directories: list[Path], path: Path) -> None:
             label = f"{directory.name.split('-', 2)[-1]}, learning rate {rate:g}"
             dev = np.median([d for d, _ in runs], axis=0)
             corr = np.nanmedian([c for _, c in runs], axis=0) if len(runs) > 1 else runs[0][1]
-            line, = top.plot(np.arange(dev.size), dev, marker=".", label=f"{label} (n = {len(runs)})")
-            bottom.plot(np.arange(corr.size), corr, marker=".", color=line.get_color())
+            colour = next(colours)
+            top.plot(np.arange(dev.size), dev, marker=".", color=colour, label=f"{label} (n = {len(runs)})")
+            bottom.plot(np.arange(corr.size), corr, marker=".", color=colour)
     n_train = r.config.schedule.n_train_trials
     for ax in (top, bottom):
         ax.axvspan(n_train - 0.5, r.config.n_periods - 0.5, color="0.9", zorder=0)
@@ -126,7 +128,7 @@ def figure(directories: list[Path], path: Path) -> None:
     top.set_ylabel("distance / resting hand's\n(median over seeds)")
     bottom.set_ylabel("output's correlation with\nthe period before")
     bottom.set_xlabel("period (test shaded)")
-    top.legend(fontsize=7, loc="upper left")
+    top.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -141,7 +143,8 @@ def summary(directory: Path) -> list[dict]:
             deviation=deviation, ratio=deviation / rest_rms(r), diverged=bool(r.metrics["diverged"]),
             satisfactory=bool(r.metrics["satisfactory"]), travel=travel, periodic=periodicity(r),
             in_phase=in_phase(r) if not r.metrics["diverged"] else np.nan,
-            norm=float(r.traces["norm_exploratory"][-1])))
+            norm=float(r.traces["norm_exploratory"][-1]), gate=float(r.traces["gate"].max()),
+            norm_mst=float(r.traces["norm_mastery"][-1])))
     out = []
     for name, runs in rows.items():
         def median(key, runs=runs):
@@ -151,6 +154,7 @@ def summary(directory: Path) -> list[dict]:
                         median_ratio=float(np.median(ratios)), quarter=int((ratios <= 0.25).sum()),
                         satisfactory=sum(x["satisfactory"] for x in runs), diverged=sum(x["diverged"] for x in runs),
                         travel_mm=1000 * median("travel"), periodic=median("periodic"), norm_w_exp=median("norm"),
+                        gate=max(x["gate"] for x in runs), norm_w_mst=median("norm_mst"),
                         in_phase=float(np.nanmedian([x["in_phase"] for x in runs] + [np.nan]))))
     return out
 
@@ -177,13 +181,16 @@ def main(argv=None) -> int:
         rows += summary(directory)
     if args.figure:
         figure([Path(args.out) / f"{args.experiment}-{c}" for c in args.conditions.split(",")], Path(args.figure))
+    mastery = load_experiment(args.experiment).rule.name == "supertrex"  # the transfer's columns too
     print("| condition | runs | median deviation | / resting hand's | seeds <= 1/4 | satisfactory | diverged | "
-          "median hand travel (mm) | output periodic | hand in phase with target | median final norm of W_exp |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "median hand travel (mm) | output periodic | hand in phase with target | median final norm of W_exp |"
+          + (" largest gate | median final norm of W_mst |" if mastery else ""))
+    print("|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if mastery else ""))
     for row in rows:
         print(f"| {row['condition']} | {row['n']} | {row['median_deviation']:.3g} | {row['median_ratio']:.3f} | "
               f"{row['quarter']}/{row['n']} | {row['satisfactory']}/{row['n']} | {row['diverged']} | "
-              f"{row['travel_mm']:.1f} | {row['periodic']:.2f} | {row['in_phase']:.2f} | {row['norm_w_exp']:.3g} |")
+              f"{row['travel_mm']:.1f} | {row['periodic']:.2f} | {row['in_phase']:.2f} | {row['norm_w_exp']:.3g} |"
+              + (f" {row['gate']:.2g} | {row['norm_w_mst']:.3g} |" if mastery else ""))
     return 0
 
 
