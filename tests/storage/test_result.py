@@ -73,7 +73,8 @@ def test_storage_diverged_run_round_trips_with_none_deviation(tmp_path):
 #: signal, the plant's parameters); at their defaults they must not enter it.
 ADDED_KEYS = {"recording": ("n_units", "units_every", "units_window", "record_states", "checkpoints"),
               "network": ("state_signal", "state_amplitude", "state_harmonics"), "task": ("plant", "effort_cost"),
-              "rule": ("exploration_filter", "eligibility_filter", "hebbian_term", "phase_baseline")}
+              "rule": ("exploration_filter", "eligibility_filter", "hebbian_term", "phase_baseline",
+                       "trial_ms")}
 
 
 def _digest_without_target_files(config):
