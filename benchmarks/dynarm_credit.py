@@ -63,14 +63,12 @@ def rest_rms(result) -> float:
 
 
 def periodicity(result) -> float:
-    """The correlation of the output in the last training period with the one before, phase by phase: near 1
-    when the output is a function of the phase, near 0 when it is not (a chaotic reservoir)."""
-    n = result.config.n_period_steps // result.config.recording.record_every
-    end = result.config.n_train_steps // result.config.recording.record_every
-    z = result.traces["z"]
-    if z.shape[0] < end or result.config.schedule.n_train_trials < 2:
-        return np.nan
-    return float(np.corrcoef(z[end - 2 * n:end - n].ravel(), z[end - n:end].ravel())[0, 1])
+    """The correlation of the output in the last training period with the one before, phase by phase (from
+    ``per_period``): near 1 when the output is a function of the phase, near 0 when it is not (a chaotic
+    reservoir); NaN for a single training period or a run that diverged before the end of training."""
+    last = result.config.schedule.n_train_trials - 1
+    corr = per_period(result)[1]
+    return float(corr[last]) if last < corr.size else np.nan
 
 
 def in_phase(result) -> float:

@@ -186,6 +186,11 @@ def make_kernel(threads: int, plant_step=None):
     error_of = task_error if plant_step is None else user_task_error(plant_step)
 
     @cuda.jit(device=True)
+    def hebbian(p, xis, ze, zbar, o):
+        """The Hebbian output factor (``kernel.loop.hebbian``): xi, or z_exp - zbar."""
+        return xis[o] if p[HEBB_XI] > 0.0 else ze[o] - zbar[o]
+
+    @cuda.jit(device=True)
     def block_sum(buf, t, value):
         """The sum of every thread's ``value``: a tree over the block, the same order on every launch."""
         cuda.syncthreads()
@@ -362,7 +367,7 @@ def make_kernel(threads: int, plant_step=None):
             traced = p[ELIGIBILITY] != 1.0
             if p[TRIAL] > 0.0 and training and s > 0 and p[HAS_EXP] > 0.0:  # the trial's sum E (``trial_update``)
                 for o in range(n_out):
-                    c_o = xis[o] if p[HEBB_XI] > 0.0 else ze[o] - zbar[o]
+                    c_o = hebbian(p, xis, ze, zbar, o)
                     for j in range(t, n, threads):
                         e_oj = _fma(c_o, r[j], elig[o, j])
                         if trial_end:
@@ -373,7 +378,7 @@ def make_kernel(threads: int, plant_step=None):
             if traced and training and s > 0 and p[HAS_EXP] > 0.0:  # the eligibility trace E (``eligibility_update``)
                 a = p[ELIGIBILITY]
                 for o in range(n_out):
-                    c_o = a * (xis[o] if p[HEBB_XI] > 0.0 else ze[o] - zbar[o])  # ``kernel.loop.hebbian``
+                    c_o = a * hebbian(p, xis, ze, zbar, o)
                     for j in range(t, n, threads):
                         elig[o, j] = _fma(c_o, r[j], (1.0 - a) * elig[o, j])
             if coef != 0.0 and traced:  # RMHL with the trace: W_exp += eta Phi E
@@ -382,7 +387,7 @@ def make_kernel(threads: int, plant_step=None):
                         wexp[o, j] = _fma(coef, elig[o, j], wexp[o, j])
             elif coef != 0.0:  # RMHL: W_exp += eta Phi h r^T
                 for o in range(n_out):
-                    c_o = coef * (xis[o] if p[HEBB_XI] > 0.0 else ze[o] - zbar[o])
+                    c_o = coef * hebbian(p, xis, ze, zbar, o)
                     for j in range(t, n, threads):
                         wexp[o, j] = _fma(c_o, r[j], wexp[o, j])
             if gate > 0.0:  # RLS: k = P r, c = 1 / (1 + r.k), W += step k, P -= gate c k k^T

@@ -650,10 +650,16 @@ def eligibility_update(p, st):
 
 
 @njit(**STAGE)
+def reward_coefficient(p, e_hat, dopamine, reward_bias):
+    """eta d Phi(e_hat + bias): what multiplies the exploratory Hebbian term (or its trace, or a trial's sum)."""
+    return dopamine * p.learning_rate * _phi(e_hat + reward_bias, p.phi_odd, p.phi_gain, p.phi_exponent)
+
+
+@njit(**STAGE)
 def exploratory_update(p, st, e_hat, dopamine, reward_bias):
     """RMHL: W_exp += eta d Phi(e_hat + bias) h r^T (h: ``hebbian``), or times the eligibility trace E in its
     place."""
-    coef = dopamine * p.learning_rate * _phi(e_hat + reward_bias, p.phi_odd, p.phi_gain, p.phi_exponent)
+    coef = reward_coefficient(p, e_hat, dopamine, reward_bias)
     if coef != 0.0 and p.eligibility_filter != 1.0:
         for o in range(st.z.size):
             W, E = st.W_exp[o], st.elig[o]
@@ -679,8 +685,8 @@ def trial_update(p, st, s, e, dopamine, reward_bias, lesion):
         for j in range(r.size):
             E[j] = fma(c_o, r[j], E[j])
     if (s + 1) % p.trial_steps == 0:
-        e_hat = reward_input(p, st, s, sc[S_TRIAL_ERR] / p.trial_steps, 0.0)
-        coef = dopamine * p.learning_rate * _phi(e_hat + reward_bias, p.phi_odd, p.phi_gain, p.phi_exponent)
+        coef = reward_coefficient(p, reward_input(p, st, s, sc[S_TRIAL_ERR] / p.trial_steps, 0.0), dopamine,
+                                  reward_bias)
         for o in range(st.z.size):
             W, E = st.W_exp[o], st.elig[o]
             for j in range(W.size):
@@ -688,6 +694,12 @@ def trial_update(p, st, s, e, dopamine, reward_bias, lesion):
                     W[j] = fma(coef, E[j], W[j])
                 E[j] = 0.0
         sc[S_TRIAL_ERR] = 0.0
+
+
+def unset_baseline(n_period_steps: int, phase_baseline: float) -> np.ndarray:
+    """``State.baseline`` before any period set it: NaN per step of the period, or one entry when the rule keeps no
+    baseline (``rule.phase_baseline`` = 0)."""
+    return np.full(n_period_steps if phase_baseline else 1, np.nan)
 
 
 @njit(**STAGE)

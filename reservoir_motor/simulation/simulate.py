@@ -94,7 +94,7 @@ def initial_state(config: ExperimentConfig, x0: np.ndarray, keep_replay: bool = 
         zbar_total=np.zeros(n_out), hand=np.zeros(2), xi=np.zeros(n_out),
         plant_state=np.array(plant.initial_state(plant_params(config)), dtype=np.float64).reshape(plant.n_state),
         W_exp=np.zeros((n_out, n)), W_mst=np.zeros((n_out, n)), elig=np.zeros((n_out, n)),
-        baseline=np.full(config.n_period_steps if config.rule.phase_baseline else 1, np.nan),
+        baseline=K.unset_baseline(config.n_period_steps, config.rule.phase_baseline),
         P=np.eye(n) / config.network.rls_regularisation if needs_p else np.zeros((1, 1)),
         k=np.zeros(n), pend_k=np.zeros(n),
         replay=np.zeros((_replay_steps(config, keep_replay), n_out)),

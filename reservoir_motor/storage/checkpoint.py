@@ -112,7 +112,7 @@ class Checkpoint:
         if state["scalars"].size < codes.N_SCALARS:  # written before the trial's error sum, which was then unused
             state["scalars"] = np.concatenate([state["scalars"], np.zeros(codes.N_SCALARS - state["scalars"].size)])
         if "baseline" not in state:  # written before the phase baseline, which was then never used
-            state["baseline"] = np.full(config.n_period_steps if config.rule.phase_baseline else 1, np.nan)
+            state["baseline"] = K.unset_baseline(config.n_period_steps, config.rule.phase_baseline)
         return cls(config=config, seed=int(g.attrs["seed"]), period=int(g.attrs["period"]), state=state,
                    streams={name: json.loads(g.attrs[f"rng_{name}"]) for name in LOOP_STREAMS}, record=record,
                    replay_valid_from=int(g.attrs["replay_valid_from"]), source=source, origin=dict(origin or {}))
