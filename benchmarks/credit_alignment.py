@@ -1,0 +1,121 @@
+"""Which credit windows point downhill on the dynamical arm? The expected update of each exploratory rule option
+against the true gradient, from the arm's linear response, before any run.
+
+Node perturbation credits the exploration xi(s) with the rewards that follow it through a kernel K of the lag
+tau = t - s: the eligibility trace (``rule.eligibility_filter``, time constant tau_e) weights them by
+exp(-tau / tau_e), a trial of length T (``rule.trial_ms``, the trial's mean error times the trial's summed Hebbian
+term) by (1 - tau / T) for tau < T. In expectation the update is then the gradient of the error through the arm's
+impulse response g(tau) multiplied by K(tau), while the true gradient goes through g itself. The two agree in
+direction only where K g and g have the same phase at the target's frequencies. The arm is a double integrator
+with viscous damping (M q'' + B q' = tau near rest; corner at the smallest eigenvalue of M^-1 B): above the
+corner the hand lags the torque by up to 180 degrees, and a window much shorter than 1 / omega credits the torque's
+immediate effect, which points the opposite way.
+
+Printed per kernel: the cosine between the expected and the true gradient of the error at rest (the butterfly less
+the resting hand, the error a still hand sees) over the target's harmonics, and per harmonic the cosine of the
+angle between the response matrices K g and g (1 = same direction, -1 = opposite). Linearised at the resting
+posture of ``dynarm-rmhl`` (the task origin), the default arm, the period of the experiment.
+
+Usage: python benchmarks/credit_alignment.py [--experiment dynarm-rmhl] [--kernels trace:0.1,trace:10,trial:10]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from scipy.linalg import expm
+
+from reservoir_motor import load_experiment
+from reservoir_motor.plants import arm_dynamics as A
+from reservoir_motor.plants import targets
+
+#: kernel name: seconds. trace = the eligibility trace's exponential, trial = a trial's triangle.
+DEFAULT_KERNELS = ("trace:0.02,trace:0.1,trace:0.3,trace:1,trace:3,trace:10,trace:30,"
+                   "trial:0.2,trial:1,trial:3,trial:10")
+N_HARMONICS = 8  # the butterfly's radius has harmonics up to 7, times cos/sin theta: up to 8
+
+
+def linear_arm(params: dict):
+    """M, B (joint space), the hand's Jacobian J and the torque per unit of output, at the resting posture."""
+    m1, m2, l1, l2, s1, s2, i1, i2, b11, b12, b21, b22, gain, *_ = A.pack(params)
+    q = A.initial_state(params)
+    a1 = i1 + m1 * s1 ** 2 + i2 + m2 * (l1 ** 2 + s2 ** 2)
+    a2, a3 = m2 * l1 * s2, i2 + m2 * s2 ** 2
+    c2 = np.cos(q[1])
+    M = np.array([[a1 + 2 * a2 * c2, a3 + a2 * c2], [a3 + a2 * c2, a3]])
+    B = np.array([[b11, b12], [b21, b22]])
+    h = 1e-7  # the Jacobian by central differences of the hand's position
+    J = np.empty((2, 2))
+    for k in range(2):
+        dq = np.zeros(4)
+        dq[k] = h
+        J[:, k] = (A.joint_positions(q + dq, params)[-1] - A.joint_positions(q - dq, params)[-1]) / (2 * h)
+    return M, B, J, gain
+
+
+def impulse_response(M, B, J, gain, tau):
+    """g(tau): the hand's displacement (2 x 2, per unit output) at lags tau after a unit impulse of output."""
+    Minv = np.linalg.inv(M)
+    Ainv = np.linalg.inv(Minv @ B)
+    return np.array([J @ Ainv @ (np.eye(2) - expm(-Minv @ B * t)) @ Minv * gain for t in tau])
+
+
+def frequency_response(M, B, J, gain, omega):
+    """G(i omega) = J (-omega^2 M + i omega B)^-1 gain, per frequency."""
+    return np.array([J @ np.linalg.inv(-w * w * M + 1j * w * B) * gain for w in omega])
+
+
+def kernel(name: str, tau: np.ndarray) -> np.ndarray:
+    kind, seconds = name.split(":")
+    seconds = float(seconds)
+    if kind == "trace":
+        return np.exp(-tau / seconds)
+    if kind == "trial":
+        return np.clip(1.0 - tau / seconds, 0.0, None)
+    raise ValueError(f"kernel {name!r} is not known; allowed: trace:SECONDS, trial:SECONDS")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--experiment", default="dynarm-rmhl")
+    ap.add_argument("--kernels", default=DEFAULT_KERNELS)
+    args = ap.parse_args(argv)
+    config = load_experiment(args.experiment)
+    params = dict(config.task.plant)
+    period = config.task.duration_ms / 1000.0
+    M, B, J, gain = linear_arm(params)
+    corners = np.sort(np.linalg.eigvals(np.linalg.inv(M) @ B).real)
+    omega = 2 * np.pi * np.arange(1, N_HARMONICS + 1) / period
+    G = frequency_response(M, B, J, gain, omega)
+
+    # the error a still hand sees: the target less the resting hand, per harmonic
+    n = 4096
+    path = targets.butterfly(n + 1, config.task.target_scale)[:-1]
+    path -= path.mean(0)
+    spectrum = np.fft.fft(path, axis=0)[1:N_HARMONICS + 1] / n  # (harmonic, xy)
+    true_grad = np.einsum("kij,ki->kj", G.conj(), spectrum)  # G^H e, per harmonic
+
+    dt = 1e-3
+    tau = np.arange(0.0, 200.0, dt)
+    g = impulse_response(M, B, J, gain, tau)
+    print(f"{args.experiment}: period {period:g} s, harmonics 1-{N_HARMONICS} at {omega[0]:.3g}-{omega[-1]:.3g} rad/s; "
+          f"arm's corners (eigenvalues of M^-1 B) {corners[0]:.3g} and {corners[1]:.3g} rad/s; share of the target's "
+          "power per harmonic: " + ", ".join(f"{p:.2f}" for p in np.sum(np.abs(spectrum) ** 2, 1)
+                                             / np.sum(np.abs(spectrum) ** 2)))
+    print()
+    print("| credit kernel | gradient cosine | " + " | ".join(f"h{k}" for k in range(1, N_HARMONICS + 1)) + " |")
+    print("|---|---|" + "---|" * N_HARMONICS)
+    for name in args.kernels.split(","):
+        weighted = kernel(name, tau)[:, None, None] * g
+        H = np.array([np.trapezoid(weighted * np.exp(-1j * w * tau)[:, None, None], tau, axis=0) for w in omega])
+        est_grad = np.einsum("kij,ki->kj", H.conj(), spectrum)
+        cos = np.real(np.vdot(true_grad, est_grad)) / (np.linalg.norm(true_grad) * np.linalg.norm(est_grad))
+        per = [np.real(np.vdot(Gk, Hk)) / (np.linalg.norm(Gk) * np.linalg.norm(Hk))
+               for Gk, Hk in zip(G, H, strict=True)]
+        print(f"| {name.replace(':', ' ')} s | {cos:+.2f} | " + " | ".join(f"{c:+.2f}" for c in per) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
