@@ -6,10 +6,10 @@ tau = t - s: the eligibility trace (``rule.eligibility_filter``, time constant t
 exp(-tau / tau_e), a trial of length T (``rule.trial_ms``, the trial's mean error times the trial's summed Hebbian
 term) by (1 - tau / T) for tau < T. In expectation the update is then the gradient of the error through the arm's
 impulse response g(tau) multiplied by K(tau), while the true gradient goes through g itself. The two agree in
-direction only where K g and g have the same phase at the target's frequencies. The arm is a double integrator
-with viscous damping (M q'' + B q' = tau near rest; corner at the smallest eigenvalue of M^-1 B): above the
-corner the hand lags the torque by up to 180 degrees, and a window much shorter than 1 / omega credits the torque's
-immediate effect, which points the opposite way.
+direction only where K g and g have the same phase at the target's frequencies. The arm near rest is
+M q'' + B q' + K_s q = torque (K_s, the joint stiffness task.plant.k1/k2, is 0 by default: a double integrator
+with viscous damping). Above its corners the hand lags the torque by up to 180 degrees, and a window much shorter
+than 1 / omega credits the torque's immediate effect, which points the opposite way.
 
 Printed per kernel: the cosine between the expected and the true gradient of the error at rest (the butterfly less
 the resting hand, the error a still hand sees) over the target's harmonics, and per harmonic the cosine of the
@@ -17,6 +17,7 @@ angle between the response matrices K g and g (1 = same direction, -1 = opposite
 posture of ``dynarm-rmhl`` (the task origin), the default arm, the period of the experiment.
 
 Usage: python benchmarks/credit_alignment.py [--experiment dynarm-rmhl] [--kernels trace:0.1,trace:10,trial:10]
+       [--set task.plant.k1=0.02 ...]
 """
 
 from __future__ import annotations
@@ -37,33 +38,41 @@ N_HARMONICS = 8  # the butterfly's radius has harmonics up to 7, times cos/sin t
 
 
 def linear_arm(params: dict):
-    """M, B (joint space), the hand's Jacobian J and the torque per unit of output, at the resting posture."""
-    m1, m2, l1, l2, s1, s2, i1, i2, b11, b12, b21, b22, gain, *_ = A.pack(params)
+    """M, B, K (joint space), the hand's Jacobian J and the torque per unit of output, at the resting posture."""
+    p = dict(zip(A.PARAM_NAMES, A.pack(params), strict=True))
     q = A.initial_state(params)
-    a1 = i1 + m1 * s1 ** 2 + i2 + m2 * (l1 ** 2 + s2 ** 2)
-    a2, a3 = m2 * l1 * s2, i2 + m2 * s2 ** 2
+    a1 = p["i1"] + p["m1"] * p["s1"] ** 2 + p["i2"] + p["m2"] * (p["l1"] ** 2 + p["s2"] ** 2)
+    a2, a3 = p["m2"] * p["l1"] * p["s2"], p["i2"] + p["m2"] * p["s2"] ** 2
     c2 = np.cos(q[1])
     M = np.array([[a1 + 2 * a2 * c2, a3 + a2 * c2], [a3 + a2 * c2, a3]])
-    B = np.array([[b11, b12], [b21, b22]])
+    B = np.array([[p["b11"], p["b12"]], [p["b21"], p["b22"]]])
+    K = np.diag([p["k1"], p["k2"]])
     h = 1e-7  # the Jacobian by central differences of the hand's position
     J = np.empty((2, 2))
     for k in range(2):
         dq = np.zeros(4)
         dq[k] = h
         J[:, k] = (A.joint_positions(q + dq, params)[-1] - A.joint_positions(q - dq, params)[-1]) / (2 * h)
-    return M, B, J, gain
+    return M, B, K, J, p["torque_scale"]
 
 
-def impulse_response(M, B, J, gain, tau):
-    """g(tau): the hand's displacement (2 x 2, per unit output) at lags tau after a unit impulse of output."""
+def impulse_response(M, B, K, J, gain, tau):
+    """g(tau): the hand's displacement (2 x 2, per unit output) at lags tau after a unit impulse of output, from
+    the state space (q, q') of M q'' + B q' + K q = torque."""
     Minv = np.linalg.inv(M)
-    Ainv = np.linalg.inv(Minv @ B)
-    return np.array([J @ Ainv @ (np.eye(2) - expm(-Minv @ B * t)) @ Minv * gain for t in tau])
+    system = np.block([[np.zeros((2, 2)), np.eye(2)], [-Minv @ K, -Minv @ B]])
+    kick = np.vstack([np.zeros((2, 2)), Minv * gain])  # an impulse of torque sets the velocity
+    step = expm(system * (tau[1] - tau[0]))
+    out, x = np.empty((tau.size, 2, 2)), kick
+    for n in range(tau.size):  # tau is an even grid from 0
+        out[n] = J @ x[:2]
+        x = step @ x
+    return out
 
 
-def frequency_response(M, B, J, gain, omega):
-    """G(i omega) = J (-omega^2 M + i omega B)^-1 gain, per frequency."""
-    return np.array([J @ np.linalg.inv(-w * w * M + 1j * w * B) * gain for w in omega])
+def frequency_response(M, B, K, J, gain, omega):
+    """G(i omega) = J (-omega^2 M + i omega B + K)^-1 gain, per frequency."""
+    return np.array([J @ np.linalg.inv(-w * w * M + 1j * w * B + K) * gain for w in omega])
 
 
 def kernel(name: str, tau: np.ndarray) -> np.ndarray:
@@ -80,14 +89,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--experiment", default="dynarm-rmhl")
     ap.add_argument("--kernels", default=DEFAULT_KERNELS)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a config override, e.g. task.plant.k1=0.02 (repeatable)")
     args = ap.parse_args(argv)
-    config = load_experiment(args.experiment)
+    config = load_experiment(args.experiment, args.set)
     params = dict(config.task.plant)
     period = config.task.duration_ms / 1000.0
-    M, B, J, gain = linear_arm(params)
-    corners = np.sort(np.linalg.eigvals(np.linalg.inv(M) @ B).real)
+    M, B, K, J, gain = linear_arm(params)
+    Minv = np.linalg.inv(M)
+    poles = np.linalg.eigvals(np.block([[np.zeros((2, 2)), np.eye(2)], [-Minv @ K, -Minv @ B]]))
     omega = 2 * np.pi * np.arange(1, N_HARMONICS + 1) / period
-    G = frequency_response(M, B, J, gain, omega)
+    G = frequency_response(M, B, K, J, gain, omega)
 
     # the error a still hand sees: the target less the resting hand, per harmonic
     n = 4096
@@ -98,11 +110,11 @@ def main(argv=None) -> int:
 
     dt = 1e-3
     tau = np.arange(0.0, 200.0, dt)
-    g = impulse_response(M, B, J, gain, tau)
-    print(f"{args.experiment}: period {period:g} s, harmonics 1-{N_HARMONICS} at {omega[0]:.3g}-{omega[-1]:.3g} rad/s; "
-          f"arm's corners (eigenvalues of M^-1 B) {corners[0]:.3g} and {corners[1]:.3g} rad/s; share of the target's "
-          "power per harmonic: " + ", ".join(f"{p:.2f}" for p in np.sum(np.abs(spectrum) ** 2, 1)
-                                             / np.sum(np.abs(spectrum) ** 2)))
+    g = impulse_response(M, B, K, J, gain, tau)
+    power = np.sum(np.abs(spectrum) ** 2, 1) / np.sum(np.abs(spectrum) ** 2)
+    print(f"{args.experiment}: period {period:g} s, harmonics 1-{N_HARMONICS} at {omega[0]:.3g}-{omega[-1]:.3g} "
+          "rad/s; the arm's poles (rad/s) " + ", ".join(f"{x:.3g}" for x in sorted(poles, key=abs))
+          + "; share of the target's power per harmonic: " + ", ".join(f"{x:.2f}" for x in power))
     print()
     print("| credit kernel | gradient cosine | " + " | ".join(f"h{k}" for k in range(1, N_HARMONICS + 1)) + " |")
     print("|---|---|" + "---|" * N_HARMONICS)

@@ -131,6 +131,9 @@ FEATURE_CASES.update({
     # the dynamical arm (plants.arm_dynamics): its state recorded; strong torques, no viscosity and limits just
     # outside the butterfly's postures drive it into its joint limits (at REFERENCE_SIZE)
     "arm-dynamics-rmhl": ("task1-rmhl", ARM_DYNAMICS + ("schedule.test_feedback='autonomous'",)),
+    # with a joint stiffness (task.plant.k1, k2) toward the resting posture and, at the elbow, another angle
+    "arm-dynamics-stiffness-rmhl": ("task1-rmhl", ARM_DYNAMICS + ("task.plant={k1=0.5, k2=0.3, rest2=-1.5}",
+                                                                  "schedule.test_feedback='autonomous'")),
     "arm-dynamics-supertrex-limits": ("task1-supertrex", ARM_DYNAMICS + GATE_OPEN + (
         "task.plant={torque_scale=20000.0, b11=0.0, b12=0.0, b21=0.0, b22=0.0, lo1=0.55, hi1=1.3, lo2=-2.1, "
         "hi2=-1.45}", "schedule.test_feedback='replay'")),

@@ -270,6 +270,9 @@ def run_reference(config, seed: int, *, n_steps: int | None = None, sparse: bool
     plant_params = np.asarray(plant.params(task), dtype=float)
     plant_state = np.array(plant.initial_state(plant_params), dtype=float).reshape(plant.n_state)
     arm_params = {**arm_dynamics.DEFAULTS, **task.plant}  # the dynamical arm's, by name
+    for j in (1, 2):  # the stiffness pulls toward the starting posture unless told otherwise
+        if task.effector == "arm_dynamics" and np.isnan(arm_params[f"rest{j}"]):
+            arm_params[f"rest{j}"] = plant_state[j - 1]
     costs = np.asarray(task.costs, dtype=float) if task.costs else np.zeros(n_out)
     dt_tau, alpha = net_cfg.dt_ms / net_cfg.tau_ms, net_cfg.noise_amplitude
     a_z, a_e, a_m = rule.output_filter, rule.error_filter, config.recording.distance_filter
@@ -445,7 +448,8 @@ def arm_coriolis(q: np.ndarray, dq: np.ndarray, p: dict) -> np.ndarray:
 def arm_derivative(x: np.ndarray, tau: np.ndarray, p: dict) -> np.ndarray:
     q, dq = x[:2], x[2:]
     viscosity = np.array([[p["b11"], p["b12"]], [p["b21"], p["b22"]]])
-    force = tau - arm_coriolis(q, dq, p) @ dq - viscosity @ dq
+    stiffness = np.array([p["k1"] * (q[0] - p["rest1"]), p["k2"] * (q[1] - p["rest2"])])
+    force = tau - arm_coriolis(q, dq, p) @ dq - viscosity @ dq - stiffness
     free = [j for j in range(2) if p[f"lo{j + 1}"] != p[f"hi{j + 1}"]]
     ddq = np.zeros(2)
     if free:

@@ -3,13 +3,13 @@
 The network's first two outputs, times ``torque_scale``, are the shoulder and elbow torques. ``step``
 advances the joint state by one time step with the full equations of motion
 
-    M(q) q'' + C(q, q') q' + B q' = tau
+    M(q) q'' + C(q, q') q' + B q' + K (q - rest) = tau
 
-(classical RK4), applies the joint limits and writes the hand position. Like ``arm.tip_position``, ``step``
-is plain Python on scalars and float64 arrays, so that the compiled loop can compile the very same
-function (numba, inlined); it allocates nothing and calls nothing but ``math``. ``energy``,
-``joint_positions`` and ``reach`` are its numpy companions for tests and drawing. docs/arm-dynamics.md
-writes the equations out and reports the measured accuracy.
+(classical RK4; the stiffness K = diag(k1, k2) is zero by default), applies the joint limits and writes the
+hand position. Like ``arm.tip_position``, ``step`` is plain Python on scalars and float64 arrays, so that the
+compiled loop can compile the very same function (numba, inlined); it allocates nothing and calls nothing but
+``math``. ``energy``, ``joint_positions`` and ``reach`` are its numpy companions for tests and drawing.
+docs/arm-dynamics.md writes the equations out and reports the measured accuracy.
 
 Angles follow ``arm``: radians here (not units of pi), measured from the +y axis ("forward") and
 accumulating along the arm, positive clockwise, so the elbow at angle q1 + 0 continues the upper arm.
@@ -24,6 +24,9 @@ l1, l2              segment lengths (m)
 s1, s2              distance of each segment's centre of mass from its proximal joint (m)
 i1, i2              moment of inertia of each segment about its centre of mass (kg m^2)
 b11, b12, b21, b22  joint viscosity matrix B (N m s / rad); torque -B q'
+k1, k2              joint stiffness (N m / rad) about rest1, rest2; torque -k (q - rest); 0 = none
+rest1, rest2        the angles (rad) the stiffness pulls toward; NaN (the default) = the resting posture
+                    of ``initial_state``
 torque_scale        N m of joint torque per unit of network output
 lo1, hi1, lo2, hi2  joint limits (rad); lo == hi locks the joint at that angle
 shoulder_x, _y      shoulder position in task coordinates (m)
@@ -55,7 +58,7 @@ import numpy as np
 from .. import elementary
 
 PARAM_NAMES = ("m1", "m2", "l1", "l2", "s1", "s2", "i1", "i2", "b11", "b12", "b21", "b22", "torque_scale",
-               "lo1", "hi1", "lo2", "hi2", "shoulder_x", "shoulder_y")
+               "lo1", "hi1", "lo2", "hi2", "shoulder_x", "shoulder_y", "k1", "k2", "rest1", "rest2")
 N_STATE = 4
 
 _LI_TODOROV_JOINT_INERTIA = (0.025, 0.045)  # kg m^2 about the shoulder and the elbow (see the docstring)
@@ -76,11 +79,15 @@ DEFAULTS = {
     # with the shoulder at 54 deg and the elbow at -101 deg, 36 deg and more from every limit; the butterfly
     # scaled to a radius of 0.1 m keeps the shoulder in [35, 71] deg and the elbow in [-117, -86] deg.
     "shoulder_x": 0.0, "shoulder_y": -0.40,
+    # No stiffness by default (Li & Todorov's arm): the hand has no position it returns to, so a constant
+    # torque drives it away for good. k1, k2 model the intrinsic stiffness of the muscles about a posture.
+    "k1": 0.0, "k2": 0.0, "rest1": math.nan, "rest2": math.nan,
 }
 
 _LO1 = PARAM_NAMES.index("lo1")  # lo1, hi1, lo2, hi2 follow; a global int is a constant to numba
 _POSITIVE = ("m1", "m2", "l1", "l2")
-_NON_NEGATIVE = ("s1", "s2", "i1", "i2")
+_NON_NEGATIVE = ("s1", "s2", "i1", "i2", "k1", "k2")
+_REST = ("rest1", "rest2")
 
 
 def pack(params: dict | None = None) -> np.ndarray:
@@ -98,7 +105,7 @@ def pack(params: dict | None = None) -> np.ndarray:
             raise ValueError(f"arm parameter {key!r} is not known; allowed: {', '.join(PARAM_NAMES)}")
     values = {**DEFAULTS, **params}
     for key, value in values.items():
-        if not math.isfinite(float(value)):
+        if not math.isfinite(float(value)) and not (key in _REST and math.isnan(float(value))):
             raise ValueError(f"arm parameter {key} = {value} is not allowed: must be finite")
     for key in _POSITIVE:
         if values[key] <= 0:
@@ -113,7 +120,23 @@ def pack(params: dict | None = None) -> np.ndarray:
         lo, hi = values[f"lo{j}"], values[f"hi{j}"]
         if lo > hi:
             raise ValueError(f"arm parameter lo{j} = {lo} is not allowed: must be <= hi{j} = {hi}")
+    for key, angle in zip(_REST, _resting_posture(values), strict=True):
+        if math.isnan(values[key]):
+            values[key] = angle
     return np.array([values[name] for name in PARAM_NAMES], dtype=np.float64)
+
+
+def _resting_posture(values: dict) -> tuple[float, float]:
+    """The joint angles that put the hand at the task origin (elbow flexed), or that stretch (or fold) the arm
+    towards it where it is out of reach; a locked joint stays at its angle; clipped into the joint limits."""
+    l1, l2, x0, y0 = values["l1"], values["l2"], values["shoulder_x"], values["shoulder_y"]
+    lo1, hi1, lo2, hi2 = values["lo1"], values["hi1"], values["lo2"], values["hi2"]
+    dx, dy = -x0, -y0
+    d = min(max(math.sqrt(dx * dx + dy * dy), abs(l1 - l2)), l1 + l2)
+    cos_elbow = (d * d - l1 * l1 - l2 * l2) / (2.0 * l1 * l2)
+    q2 = lo2 if lo2 == hi2 else -elementary.acos(min(max(cos_elbow, -1.0), 1.0))
+    q1 = elementary.atan2(dx, dy) - elementary.atan2(l2 * elementary.sin(q2), l1 + l2 * elementary.cos(q2))
+    return min(max(q1, lo1), hi1), min(max(q2, lo2), hi2)
 
 
 def initial_state(params: dict | None = None) -> np.ndarray:
@@ -122,13 +145,8 @@ def initial_state(params: dict | None = None) -> np.ndarray:
     Where the origin is out of reach, the posture that stretches (or folds) the arm towards it; a locked
     joint stays at its angle; the angles are then clipped into the joint limits.
     """
-    m1, m2, l1, l2, s1, s2, i1, i2, b11, b12, b21, b22, gain, lo1, hi1, lo2, hi2, x0, y0 = pack(params)
-    dx, dy = -x0, -y0
-    d = min(max(math.sqrt(dx * dx + dy * dy), abs(l1 - l2)), l1 + l2)
-    cos_elbow = (d * d - l1 * l1 - l2 * l2) / (2.0 * l1 * l2)
-    q2 = lo2 if lo2 == hi2 else -elementary.acos(min(max(cos_elbow, -1.0), 1.0))
-    q1 = elementary.atan2(dx, dy) - elementary.atan2(l2 * elementary.sin(q2), l1 + l2 * elementary.cos(q2))
-    return np.array([min(max(q1, lo1), hi1), min(max(q2, lo2), hi2), 0.0, 0.0])
+    q1, q2 = _resting_posture(dict(zip(PARAM_NAMES, pack(params), strict=True)))
+    return np.array([q1, q2, 0.0, 0.0])
 
 
 def step(command, state, params, dt_s, hand):
@@ -159,7 +177,8 @@ def step(command, state, params, dt_s, hand):
     pendulum about the shoulder. After the step each angle is clipped into [lo, hi], and a velocity that
     points further into the limit it touches is set to zero.
     """
-    m1, m2, l1, l2, s1, s2, i1, i2, b11, b12, b21, b22, gain, lo1, hi1, lo2, hi2, x0, y0 = params
+    (m1, m2, l1, l2, s1, s2, i1, i2, b11, b12, b21, b22, gain, lo1, hi1, lo2, hi2, x0, y0,
+     k1, k2, rest1, rest2) = params
     tau1 = gain * command[0]
     tau2 = gain * command[1]
     lock1 = lo1 == hi1
@@ -180,15 +199,16 @@ def step(command, state, params, dt_s, hand):
     sq1 = sq2 = sw1 = sw2 = 0.0
     for k in range(4):
         c = 0.0 if k == 0 else (1.0 if k == 3 else 0.5)
-        p2 = q2 + c * dt_s * kq2  # the shoulder angle does not enter: M and C depend on q2 alone
+        p1 = q1 + c * dt_s * kq1  # enters through the stiffness alone: M and C depend on q2 alone
+        p2 = q2 + c * dt_s * kq2
         v1 = w1 + c * dt_s * kw1
         v2 = w2 + c * dt_s * kw2
         cos2 = elementary.cos(p2)
         sin2 = elementary.sin(p2)
         m11 = a1 + 2.0 * a2 * cos2
         m12 = a3 + a2 * cos2
-        r1 = tau1 + a2 * sin2 * (2.0 * v1 * v2 + v2 * v2) - b11 * v1 - b12 * v2
-        r2 = tau2 - a2 * sin2 * v1 * v1 - b21 * v1 - b22 * v2
+        r1 = tau1 + a2 * sin2 * (2.0 * v1 * v2 + v2 * v2) - b11 * v1 - b12 * v2 - k1 * (p1 - rest1)
+        r2 = tau2 - a2 * sin2 * v1 * v1 - b21 * v1 - b22 * v2 - k2 * (p2 - rest2)
         if lock1 and lock2:
             d1 = 0.0
             d2 = 0.0

@@ -64,7 +64,8 @@ def test_device_streams_draw_numpys_numbers_from_any_offset():
 OPEN = "rule.transfer_threshold=5"  # SUPERTREX's gate opens at this size
 
 
-DYNAMICAL = ("task.effector='arm_dynamics'", "task.arm_lengths=[]", "task.target_scale=144.734")
+DYNAMICAL = ("task.effector='arm_dynamics'", "task.arm_lengths=[]", "task.target_scale=144.734",
+             "task.plant={k1=0.5, k2=0.3}")  # with a joint stiffness
 
 
 USER = ["task.effector='plant_cases:POINT_MASS'", "schedule.test_feedback='autonomous'"]  # tests/plant_cases.py

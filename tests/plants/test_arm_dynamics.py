@@ -74,6 +74,25 @@ def test_arm_dynamics_locked_elbow_is_a_rigid_body_with_the_parallel_axis_inerti
     assert (states[:, 1] == elbow).all() and (states[:, 3] == 0).all()
 
 
+def test_arm_dynamics_stiffness_makes_the_locked_elbow_arm_a_damped_oscillator_about_its_rest():
+    # With the elbow locked the arm is a rigid body of inertia I about the shoulder:
+    # I q'' + b q' + k (q - rest) = tau, whose solution from rest at q0 is the damped oscillation below.
+    elbow, k, b, rest, tau = -1.2, 0.8, 0.05, 0.3, 0.02
+    p = {"b11": b, "b12": 0.0, "b21": 0.0, "b22": 0.05, "lo1": -1e3, "hi1": 1e3, "lo2": elbow, "hi2": elbow,
+         "k1": k, "rest1": rest}
+    d2 = A.DEFAULTS["l1"] ** 2 + A.DEFAULTS["s2"] ** 2 + 2 * A.DEFAULTS["l1"] * A.DEFAULTS["s2"] * math.cos(elbow)
+    inertia = (A.DEFAULTS["i1"] + A.DEFAULTS["m1"] * A.DEFAULTS["s1"] ** 2
+               + A.DEFAULTS["i2"] + A.DEFAULTS["m2"] * d2)
+    n = 20000  # 4 s
+    states, _ = _run(p, [0.5, elbow, 0.0, 0.0], np.full((n, 2), tau / A.DEFAULTS["torque_scale"]))
+    t = DT * np.arange(1, n + 1)
+    settle = rest + tau / k
+    decay, omega = b / (2 * inertia), math.sqrt(k / inertia - (b / (2 * inertia)) ** 2)
+    c = 0.5 - settle  # q(0) - settle; q'(0) = 0
+    expected = settle + np.exp(-decay * t) * (c * np.cos(omega * t) + c * decay / omega * np.sin(omega * t))
+    np.testing.assert_allclose(states[:, 0], expected, rtol=0, atol=1e-10)
+
+
 def test_arm_dynamics_locked_shoulder_swings_the_forearm_alone():
     p = {**NO_VISCOSITY, "lo1": 0.3, "hi1": 0.3, "lo2": -1e3, "hi2": 1e3}
     states, _ = _run(p, [0.3, -1.0, 0.0, 0.0], np.tile([5.0, 1.0], (1000, 1)))
@@ -100,7 +119,14 @@ def test_arm_dynamics_joint_limits_hold():
 
 
 def test_arm_dynamics_pack_refuses_unknown_keys_and_unphysical_values():
-    assert A.pack().dtype == np.float64 and A.pack().tolist() == [A.DEFAULTS[k] for k in A.PARAM_NAMES]
+    packed = dict(zip(A.PARAM_NAMES, A.pack().tolist(), strict=True))
+    assert A.pack().dtype == np.float64
+    assert {k: v for k, v in packed.items() if k not in ("rest1", "rest2")} == {
+        k: v for k, v in A.DEFAULTS.items() if k not in ("rest1", "rest2")}
+    assert [packed["rest1"], packed["rest2"]] == A.initial_state()[:2].tolist()  # NaN: the resting posture
+    assert A.pack({"rest1": 0.5})[A.PARAM_NAMES.index("rest1")] == 0.5
+    with pytest.raises(ValueError, match="k2 = -1.0 .*>= 0"):
+        A.pack({"k2": -1.0})
     assert A.pack({"m2": 2.0})[A.PARAM_NAMES.index("m2")] == 2.0
     with pytest.raises(ValueError, match="'mass'.*allowed: m1, m2"):
         A.pack({"mass": 1.0})
@@ -116,7 +142,8 @@ def test_arm_dynamics_matches_the_numpy_twin_over_random_torques():
     rng = np.random.default_rng(7)
     commands = np.repeat(rng.normal(0.0, 3.0, size=(20, 2)), 50, axis=0)
     narrow = {"b12": 0.0, "lo1": 0.8, "hi1": 1.1, "lo2": -2.0, "hi2": -1.6}  # the limits stop the arm 136 times
-    for params in (None, {"lo2": -1.1, "hi2": -1.1}, {"lo1": 0.9, "hi1": 0.9}, narrow):
+    stiff = {"k1": 2.0, "k2": 0.5, "rest2": -1.2}
+    for params in (None, {"lo2": -1.1, "hi2": -1.1}, {"lo1": 0.9, "hi1": 0.9}, narrow, stiff):
         p = dict(zip(A.PARAM_NAMES, A.pack(params), strict=True))
         start = A.initial_state(params)
         start[2:] = [1.5, -2.0]
@@ -133,7 +160,7 @@ def test_arm_dynamics_step_compiles_with_numba_and_agrees(flags):
     compiled = numba.njit(**flags)(A.step)
     rng = np.random.default_rng(11)
     commands = np.repeat(rng.normal(0.0, 5.0, size=(20, 2)), 100, axis=0)
-    for params in (None, {"lo2": -1.1, "hi2": -1.1}):
+    for params in (None, {"lo2": -1.1, "hi2": -1.1}, {"k1": 2.0, "k2": 0.5}):
         python, _ = _run(params, A.initial_state(params), commands)
         jit, hands = _run(params, A.initial_state(params), commands, step=compiled)
         scale = np.abs(python).max(axis=0)
