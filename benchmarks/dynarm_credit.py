@@ -33,6 +33,9 @@ from reservoir_motor.studies.sweep import run_sweep
 SCRIPTS_RATES = ("5e-4", "5e-3")  # the scripts' (Task 2), and ten times it
 PERTURBATION = ["rule.hebbian_term=perturbation", "rule.exploration_filter=0.002"]  # correlated over 100 ms
 STATE = ["network.state_input=true"]  # the phase (cos, sin) as state input
+STIFF = ["task.plant.k1=0.02", "task.plant.k2=0.02"]  # N m / rad toward the resting posture
+LONG_CREDIT = STATE + ["rule.phase_baseline=0.5", "rule.hebbian_term=perturbation", "rule.exploration_filter=0.0004",
+                       "rule.eligibility_filter=6.6667e-5", "schedule.n_train_trials=100"]
 CONDITIONS = {
     "scripts": ([], ()),
     "trace-20ms": (["rule.eligibility_filter=0.01", "rule.error_filter=0.01"], SCRIPTS_RATES),
@@ -52,6 +55,12 @@ CONDITIONS = {
                                                                "rule.eligibility_filter=0.002", *PERTURBATION],
                                                       ("5e-6", "5e-7")),
     "state-trial-200ms": (STATE + ["rule.phase_baseline=0.5", "rule.trial_ms=200", *PERTURBATION], ("2e-6", "2e-7")),
+    # credit over the arm's response (a 3 s trace: benchmarks/credit_alignment.py), exploration correlated over
+    # 500 ms (the target's band), 100 training periods; with and without a joint stiffness (docs/arm-dynamics.md)
+    "long-credit": (LONG_CREDIT, ("2e-6",)),
+    "stiff-long-credit": (STIFF + LONG_CREDIT, ("2e-6",)),
+    "stiff-scripts": (STIFF, ()),
+    "stiff-long-credit-adaptive-threshold": (STIFF + LONG_CREDIT + ["rule.adaptive_threshold=2"], ("2e-6",)),
 }
 
 
