@@ -64,7 +64,7 @@ def main(argv=None) -> int:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves), 4.2), squeeze=False, sharey=True)
+        fig, axes = plt.subplots(1, len(curves), figsize=(6 * len(curves) + 2.5, 4.2), squeeze=False, sharey=True)
         for ax, (name, shares) in zip(axes[0], curves.items(), strict=True):
             for k in range(4):
                 ax.plot(shares[:, k], label=f"harmonic {k + 1}")
@@ -75,7 +75,7 @@ def main(argv=None) -> int:
             ax.set_title(name, fontsize=9)
             ax.set_xlabel("period")
         axes[0][0].set_ylabel("error power / target's power\n(median over seeds)")
-        axes[0][-1].legend(fontsize=7, loc="lower left")
+        axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
         fig.tight_layout()
         fig.savefig(args.figure, dpi=110)
     return 0
