@@ -43,10 +43,8 @@ def linear_arm(params: dict):
     """M, B, K (joint space), the hand's Jacobian J and the torque per unit of output, at the resting posture."""
     p = dict(zip(A.PARAM_NAMES, A.pack(params), strict=True))
     q = A.initial_state(params)
-    a1 = p["i1"] + p["m1"] * p["s1"] ** 2 + p["i2"] + p["m2"] * (p["l1"] ** 2 + p["s2"] ** 2)
-    a2, a3 = p["m2"] * p["l1"] * p["s2"], p["i2"] + p["m2"] * p["s2"] ** 2
-    c2 = np.cos(q[1])
-    M = np.array([[a1 + 2 * a2 * c2, a3 + a2 * c2], [a3 + a2 * c2, a3]])
+    m11, m12, m22 = A.inertia(q[1], params)
+    M = np.array([[m11, m12], [m12, m22]])
     B = np.array([[p["b11"], p["b12"]], [p["b21"], p["b22"]]])
     K = np.diag([p["k1"], p["k2"]])
     h = 1e-7  # the Jacobian by central differences of the hand's position
@@ -58,13 +56,17 @@ def linear_arm(params: dict):
     return M, B, K, J, p["torque_scale"]
 
 
+def state_matrix(M, B, K):
+    """The system matrix of M q'' + B q' + K q = torque in the state (q, q'); its eigenvalues are the arm's poles."""
+    Minv = np.linalg.inv(M)
+    return np.block([[np.zeros((2, 2)), np.eye(2)], [-Minv @ K, -Minv @ B]])
+
+
 def impulse_response(M, B, K, J, gain, tau):
     """g(tau): the hand's displacement (2 x 2, per unit output) at lags tau after a unit impulse of output, from
     the state space (q, q') of M q'' + B q' + K q = torque."""
-    Minv = np.linalg.inv(M)
-    system = np.block([[np.zeros((2, 2)), np.eye(2)], [-Minv @ K, -Minv @ B]])
-    kick = np.vstack([np.zeros((2, 2)), Minv * gain])  # an impulse of torque sets the velocity
-    step = expm(system * (tau[1] - tau[0]))
+    kick = np.vstack([np.zeros((2, 2)), np.linalg.inv(M) * gain])  # an impulse of torque sets the velocity
+    step = expm(state_matrix(M, B, K) * (tau[1] - tau[0]))
     out, x = np.empty((tau.size, 2, 2)), kick
     for n in range(tau.size):  # tau is an even grid from 0
         out[n] = J @ x[:2]
@@ -98,8 +100,7 @@ def main(argv=None) -> int:
     params = dict(config.task.plant)
     period = config.task.duration_ms / 1000.0
     M, B, K, J, gain = linear_arm(params)
-    Minv = np.linalg.inv(M)
-    poles = np.linalg.eigvals(np.block([[np.zeros((2, 2)), np.eye(2)], [-Minv @ K, -Minv @ B]]))
+    poles = np.linalg.eigvals(state_matrix(M, B, K))
     omega = 2 * np.pi * np.arange(1, N_HARMONICS + 1) / period
     G = frequency_response(M, B, K, J, gain, omega)
 

@@ -30,8 +30,8 @@ def harmonic_shares(result) -> tuple[np.ndarray, np.ndarray]:
     for k in range(hand.shape[0] // n):
         h, t = hand[k * n:(k + 1) * n], target[k * n:(k + 1) * n]
         H = np.fft.rfft(h - h.mean(0), axis=0)[1:N_HARMONICS + 1]
-        T = np.fft.rfft(t - t.mean(0), axis=0)[1:N_HARMONICS + 1]
-        total = np.sum(np.abs(np.fft.rfft(t - t.mean(0), axis=0)[1:]) ** 2)
+        T_all = np.fft.rfft(t - t.mean(0), axis=0)[1:]
+        T, total = T_all[:N_HARMONICS], np.sum(np.abs(T_all) ** 2)
         shares.append(np.sum(np.abs(H - T) ** 2, axis=1) / total)
         gains.append(np.sqrt(np.sum(np.abs(H) ** 2, axis=1) / np.sum(np.abs(T) ** 2, axis=1)))
     return np.array(shares), np.array(gains)

@@ -8,7 +8,7 @@ advances the joint state by one time step with the full equations of motion
 (classical RK4; the stiffness K = diag(k1, k2) is zero by default), applies the joint limits and writes the
 hand position. Like ``arm.tip_position``, ``step`` is plain Python on scalars and float64 arrays, so that the
 compiled loop can compile the very same function (numba, inlined); it allocates nothing and calls nothing but
-``math``. ``energy``, ``joint_positions`` and ``reach`` are its numpy companions for tests and drawing.
+``math``. ``inertia``, ``energy``, ``joint_positions`` and ``reach`` are its numpy companions for tests and drawing.
 docs/arm-dynamics.md writes the equations out and reports the measured accuracy.
 
 Angles follow ``arm``: radians here (not units of pi), measured from the +y axis ("forward") and
@@ -252,15 +252,21 @@ def _named(params) -> dict:
     return dict(zip(PARAM_NAMES, pack(params), strict=True))
 
 
-def energy(states, params: dict | None = None):
-    """Kinetic energy (J) of ``states``, shape (..., N_STATE); a float for one state."""
+def inertia(q2, params: dict | None = None):
+    """The entries m11, m12, m22 of the inertia matrix M(q) at elbow angle(s) ``q2`` (M depends on q2 alone)."""
     m1, m2, l1, l2, s1, s2, i1, i2 = pack(params)[:8]
-    states = np.asarray(states, dtype=np.float64)
-    q2, w1, w2 = states[..., 1], states[..., 2], states[..., 3]
-    cos2 = elementary.cos(q2)
+    cos2 = elementary.cos(np.asarray(q2, dtype=np.float64))
     m11 = i1 + m1 * s1 ** 2 + i2 + m2 * (l1 ** 2 + s2 ** 2 + 2 * l1 * s2 * cos2)
     m12 = i2 + m2 * (s2 ** 2 + l1 * s2 * cos2)
     m22 = i2 + m2 * s2 ** 2
+    return m11, m12, m22
+
+
+def energy(states, params: dict | None = None):
+    """Kinetic energy (J) of ``states``, shape (..., N_STATE); a float for one state."""
+    states = np.asarray(states, dtype=np.float64)
+    w1, w2 = states[..., 2], states[..., 3]
+    m11, m12, m22 = inertia(states[..., 1], params)
     e = 0.5 * (m11 * w1 ** 2 + 2 * m12 * w1 * w2 + m22 * w2 ** 2)
     return float(e) if e.ndim == 0 else e
 
