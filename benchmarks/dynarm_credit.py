@@ -34,6 +34,10 @@ SCRIPTS_RATES = ("5e-4", "5e-3")  # the scripts' (Task 2), and ten times it
 PERTURBATION = ["rule.hebbian_term=perturbation", "rule.exploration_filter=0.002"]  # correlated over 100 ms
 STATE = ["network.state_input=true"]  # the phase (cos, sin) as state input
 STIFF = ["task.plant.k1=0.02", "task.plant.k2=0.02"]  # N m / rad toward the resting posture
+# a joint impedance of the size measured in the human arm (docs/arm-dynamics.md, "Joint stiffness"): 5 N m / rad,
+# damping 0.05 s times it (Li & Todorov's B scaled by 5), a unit output holding the joint 1 rad from rest
+IMPEDANCE = ["task.plant.k1=5", "task.plant.k2=5", "task.plant.b11=0.25", "task.plant.b12=0.125",
+             "task.plant.b21=0.125", "task.plant.b22=0.25", "task.plant.torque_scale=5"]
 LONG_CREDIT = STATE + ["rule.phase_baseline=0.5", "rule.hebbian_term=perturbation", "rule.exploration_filter=0.0004",
                        "rule.eligibility_filter=6.6667e-5", "schedule.n_train_trials=100"]
 CONDITIONS = {
@@ -61,6 +65,8 @@ CONDITIONS = {
     "stiff-long-credit": (STIFF + LONG_CREDIT, ("2e-6",)),
     "stiff-scripts": (STIFF, ()),
     "stiff-long-credit-adaptive-threshold": (STIFF + LONG_CREDIT + ["rule.adaptive_threshold=2"], ("2e-6",)),
+    "impedance-scripts": (IMPEDANCE, ()),
+    "impedance-long-credit": (IMPEDANCE + LONG_CREDIT, ("2e-6",)),
 }
 
 
