@@ -288,6 +288,12 @@ def _harmonics(theta, k):
 STATE_SIGNALS = _by_name(
     StateSignal("phase", "cos, sin of the movement phase on the butterfly's theta grid", codes.STATE_TABLE,
                 table=lambda theta, net: _harmonics(theta, np.arange(1, 2))),
+    # a constant channel gives each unit a fixed bias; without one the tanh network is odd, and entrained by a
+    # sinusoid its rates carry only the odd harmonics of the period (docs/results.md)
+    StateSignal("biased-phase", "cos, sin of the movement phase and a constant 1 (a fixed bias per unit)",
+                codes.STATE_TABLE, channels=lambda net: 3,
+                table=lambda theta, net: np.column_stack([_harmonics(theta, np.arange(1, 2)),
+                                                          np.ones(theta.size)])),
     StateSignal("harmonics", "cos k theta, sin k theta for k = 1 .. state_harmonics", codes.STATE_TABLE,
                 channels=lambda net: 2 * net.state_harmonics,
                 table=lambda theta, net: _harmonics(theta, np.arange(1, net.state_harmonics + 1))),

@@ -115,7 +115,7 @@ FEATURE_CASES.update({
     **{f"state-{kind}": ("task1-supertrex", GATE_OPEN + ("network.state_input=true", f"network.state_signal='{kind}'",
                                                          "network.state_amplitude=0.7", "network.state_harmonics=2",
                                                          "schedule.test_feedback='autonomous'"))
-       for kind in ("phase", "harmonics", "ramp", "hand", "target")},
+       for kind in ("phase", "biased-phase", "harmonics", "ramp", "hand", "target")},
     "state-hand-arm": ("task1-rmhl", ARM2 + ("network.state_input=true", "network.state_signal='hand'",
                                             "schedule.test_feedback='autonomous'")),
     "state-target-switch": ("task1-supertrex", GATE_OPEN + (

@@ -202,12 +202,13 @@ def state_input(config, streams):
     if not net.state_input:
         return np.zeros((net.n_neurons, 0)), lambda s, hand, f: np.zeros(0)
     kind, theta, harmonics = net.state_signal, _theta(period), np.arange(1, net.state_harmonics + 1)
-    channels = {"harmonics": 2 * harmonics.size, "ramp": 1}.get(kind, 2)
+    channels = {"harmonics": 2 * harmonics.size, "ramp": 1, "biased-phase": 3}.get(kind, 2)
     Q_s = streams["state_input"].uniform(-net.feedback_amplitude, net.feedback_amplitude, (net.n_neurons, channels))
 
     def signal(s, hand, f):
         th = theta[s % period]
         value = {"phase": lambda: [np.cos(th), np.sin(th)],
+                 "biased-phase": lambda: [np.cos(th), np.sin(th), 1.0],
                  "harmonics": lambda: np.column_stack([np.cos(harmonics * th), np.sin(harmonics * th)]).ravel(),
                  "ramp": lambda: [th / (2 * np.pi)],
                  "hand": lambda: hand,     # proprioception: where the hand was at the previous step

@@ -69,7 +69,7 @@ INVALID = [
     ("recording.units_every", 0, ">= 1"),
     ("recording.units_window", "late", "'all', 'train', 'test' or a list of distinct period indices"),
     ("recording.record_states", 1, "true or false"),
-    ("network.state_signal", "smell", "'phase', 'harmonics', 'ramp', 'hand', 'target'"),
+    ("network.state_signal", "smell", "'phase', 'biased-phase', 'harmonics', 'ramp', 'hand', 'target'"),
     ("network.state_amplitude", -1.0, ">= 0"),
     ("network.state_harmonics", 0, ">= 1"),
     ("task.effort_cost", -0.1, ">= 0"),
