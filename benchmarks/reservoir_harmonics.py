@@ -24,13 +24,14 @@ import numpy as np
 from reservoir_motor import load_experiment, simulate
 
 N_HARMONICS = 8
+EVERY = 10  # record the rates every 10th step (2 ms)
 RIDGE = 1e-6  # times the largest eigenvalue: keeps the fit of a harmonic that is absent from growing without bound
 
 
 def period_rates(experiment: str, sets: list[str], seed: int) -> tuple[np.ndarray, np.ndarray, float]:
     """The rates of every unit over training period 1, their times (s from its start) and the period (s)."""
     overrides = sets + ["schedule.n_train_trials=2", "schedule.n_test_trials=0", "recording.units_window=[1]",
-                        "recording.units_every=10"]
+                        f"recording.units_every={EVERY}"]
     config = load_experiment(experiment, overrides)
     config = load_experiment(experiment, overrides + [f"recording.n_units={config.network.n_neurons}"])
     result = simulate(config, seed)
