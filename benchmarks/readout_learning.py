@@ -29,10 +29,13 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from credit_alignment import frequency_response, linear_arm, state_matrix
 from reservoir_harmonics import EVERY, period_rates
+from scipy.linalg import expm
 from scipy.signal import lfilter
 
 from reservoir_motor import load_experiment
+from reservoir_motor.plants import arm_dynamics
 from reservoir_motor.plants.targets import make_target
 
 REPORT = (10, 30, 100, 300, 1000, 3000)
@@ -47,14 +50,60 @@ def low_pass(x: np.ndarray, tau_s: float) -> np.ndarray:
     return lfilter([a], [1.0, a - 1.0], x, axis=0)
 
 
-def learn(rates: np.ndarray, target: np.ndarray, kappa: float, periods: int, *, whiten: float = 0.0,
+class Identity:
+    """The output is the hand."""
+
+    gain = 1.0
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return z
+
+    periodic = __call__
+
+
+class LinearArm:
+    """The dynamical arm linearised at its resting posture (``credit_alignment.linear_arm``): the hand's
+    displacement from rest for an output held over each step (exact for a linear arm), its state carried from
+    period to period. ``gain`` is |G| at the period's fundamental (the largest singular value)."""
+
+    def __init__(self, plant: dict, period_s: float):
+        M, B, K, J, torque = linear_arm(plant)
+        a = state_matrix(M, B, K)
+        b = np.vstack([np.zeros((2, 2)), np.linalg.inv(M) * torque])
+        self.ad = expm(a * DT_S)
+        self.bd = np.linalg.solve(a, (self.ad - np.eye(4)) @ b)
+        self.j, self.x = J, np.zeros(4)
+        self.gain = np.linalg.norm(frequency_response(M, B, K, J, torque, [2 * np.pi / period_s])[0], 2)
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        states = np.empty((z.shape[0], 4))
+        x, ad, drive = self.x, self.ad, z @ self.bd.T
+        for t in range(z.shape[0]):
+            states[t] = x
+            x = ad @ x + drive[t]
+        self.x = x
+        return states[:, :2] @ self.j.T
+
+    def periodic(self, z: np.ndarray) -> np.ndarray:
+        """The hand for the output z repeated: the second of two periods from the current state, which is kept."""
+        kept = self.x
+        self(z)
+        hand = self(z)
+        self.x = kept
+        return hand
+
+
+def learn(rates: np.ndarray, target: np.ndarray, kappa: float, periods: int, *, plant=None, whiten: float = 0.0,
           sigma: float = 0.1, exploration_s: float = 0.0, credit_s: float = 0.0, seed: int = 1) -> dict[int, float]:
-    """Train the readout for ``periods`` periods; {period: relative RMS error} at the periods in REPORT."""
+    """Train the readout for ``periods`` periods; {period: relative RMS error} at the periods in REPORT. The
+    plant (default: the identity) maps the output to the hand; the target is the hand's."""
+    plant = plant or Identity()
     n = rates.shape[0]
     corr = rates.T @ rates / n
     top = np.linalg.eigvalsh(corr)[-1]
     u = rates / top if not whiten else rates @ np.linalg.inv(corr + whiten * top * np.eye(corr.shape[0]))
-    eta = kappa / (2.0 * sigma ** 2 * n)  # E[e_hat xi] = 2 sigma^2 (z - target): the expected step is kappa
+    # E[e_hat xi] = 2 sigma^2 (z - target): the expected step is kappa (at the fundamental, through the plant)
+    eta = kappa / (2.0 * sigma ** 2 * n * plant.gain ** 2)
     rng = np.random.default_rng(seed)
     W, baseline, out = np.zeros((target.shape[1], rates.shape[1])), None, {}
     scale = np.sqrt(np.mean(np.sum(target ** 2, 1)))
@@ -63,8 +112,8 @@ def learn(rates: np.ndarray, target: np.ndarray, kappa: float, periods: int, *, 
             return {**out, **{j: np.inf for j in REPORT if k <= j <= periods}}
         lead = int(5 * exploration_s / DT_S)  # the filter's start-up, discarded
         xi = low_pass(rng.standard_normal((n + lead, target.shape[1])), exploration_s)[lead:]
-        xi *= sigma * scale / np.sqrt(np.mean(xi ** 2))
-        e = np.sum((rates @ W.T + xi - target) ** 2, 1)
+        xi *= sigma * scale / plant.gain / np.sqrt(np.mean(xi ** 2))
+        e = np.sum((plant(rates @ W.T + xi) - target) ** 2, 1)
         if baseline is not None:  # the first period only sets the baseline, as in the loop
             # sum_t e_hat(t) sum_{s <= t} K(t - s) xi(s) u(s)^T = sum_s (K's anticausal filter of e_hat)(s) xi(s) u(s)^T
             credit = low_pass((e - baseline)[::-1], credit_s)[::-1]
@@ -73,7 +122,7 @@ def learn(rates: np.ndarray, target: np.ndarray, kappa: float, periods: int, *, 
         else:
             baseline = e
         if k in REPORT:
-            out[k] = np.sqrt(np.mean(np.sum((rates @ W.T - target) ** 2, 1))) / scale
+            out[k] = np.sqrt(np.mean(np.sum((plant.periodic(rates @ W.T) - target) ** 2, 1))) / scale
     return out
 
 
@@ -89,21 +138,28 @@ def main(argv=None) -> int:
     ap.add_argument("--sigma", type=float, default=0.1, help="exploration, in units of the target's RMS")
     ap.add_argument("--exploration-ms", type=float, default=0.0, help="exploration correlated over this time")
     ap.add_argument("--credit-ms", type=float, default=0.0, help="an eligibility trace over this time")
+    ap.add_argument("--arm", action="store_true", help="the hand through the experiment's dynamical arm, "
+                    "linearised at rest (the target: the hand's displacement from rest)")
     args = ap.parse_args(argv)
     config = load_experiment(args.experiment, args.set)
     rates, _, _ = period_rates(args.experiment, args.set, args.seed)
     target = make_target(config)[::EVERY]  # the steps at which the rates were recorded
-    target = target - target.mean(0)  # the readout has no constant term to spend on the mean
+    if args.arm:
+        params = dict(config.task.plant)
+        target = target - arm_dynamics.joint_positions(arm_dynamics.initial_state(params), params)[-1]
+    else:
+        target = target - target.mean(0)  # the readout has no constant term to spend on the mean
     best = np.linalg.lstsq(rates, target, rcond=None)[0]
     floor = np.sqrt(np.mean(np.sum((rates @ best - target) ** 2, 1)) / np.mean(np.sum(target ** 2, 1)))
     shown = [k for k in REPORT if k <= args.periods]
     print(f"{args.experiment} {' '.join(args.set)} (seed {args.seed}; exploration over {args.exploration_ms:g} ms, "
-          f"credit over {args.credit_ms:g} ms): best readout {floor:.3f}")
+          f"credit over {args.credit_ms:g} ms): best readout of the target itself {floor:.3f}")
     print("| rule | kappa | " + " | ".join(f"after {k}" for k in shown) + " |")
     print("|---|---|" + "---|" * len(shown))
     for whiten in args.whiten:
         for kappa in args.kappa:
-            out = learn(rates, target, kappa, args.periods, whiten=whiten, sigma=args.sigma,
+            plant = LinearArm(dict(config.task.plant), config.task.duration_ms / 1000.0) if args.arm else None
+            out = learn(rates, target, kappa, args.periods, plant=plant, whiten=whiten, sigma=args.sigma,
                         exploration_s=args.exploration_ms / 1000.0, credit_s=args.credit_ms / 1000.0)
             name = "plain" if not whiten else f"whitened, delta {whiten:g}"
             cells = [f"{out[k]:.3f}" if np.isfinite(out[k]) else "diverged" for k in shown]
