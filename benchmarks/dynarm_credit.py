@@ -67,6 +67,14 @@ CONDITIONS = {
     "stiff-long-credit-adaptive-threshold": (STIFF + LONG_CREDIT + ["rule.adaptive_threshold=2"], ("2e-6",)),
     "impedance-scripts": (IMPEDANCE, ()),
     "impedance-long-credit": (IMPEDANCE + LONG_CREDIT, ("2e-6",)),
+    # on the impedance arm the response is over in about 300 ms (poles 5.8 and 12 rad/s): credit over 300 ms,
+    # exploration over 100 ms (more independent explorations per period), and harmonics 1-4 of the phase as input
+    # (the reservoir then carries the even harmonics; benchmarks/reservoir_harmonics.py); chosen with
+    # benchmarks/readout_learning.py --arm
+    "impedance-harmonics-short-credit": (IMPEDANCE + STATE + [
+        "network.state_signal=harmonics", "network.state_harmonics=4", "rule.phase_baseline=0.5",
+        "rule.hebbian_term=perturbation", "rule.exploration_filter=0.002", "rule.eligibility_filter=6.6667e-4",
+        "schedule.n_train_trials=100"], ("5e-6", "1e-5")),
 }
 
 
