@@ -62,10 +62,15 @@ def state_matrix(M, B, K):
     return np.block([[np.zeros((2, 2)), np.eye(2)], [-Minv @ K, -Minv @ B]])
 
 
+def input_matrix(M, gain):
+    """How a unit output enters the state (q, q'): torque gain M^-1 on the velocities (an impulse sets them)."""
+    return np.vstack([np.zeros((2, 2)), np.linalg.inv(M) * gain])
+
+
 def impulse_response(M, B, K, J, gain, tau):
     """g(tau): the hand's displacement (2 x 2, per unit output) at lags tau after a unit impulse of output, from
     the state space (q, q') of M q'' + B q' + K q = torque."""
-    kick = np.vstack([np.zeros((2, 2)), np.linalg.inv(M) * gain])  # an impulse of torque sets the velocity
+    kick = input_matrix(M, gain)
     step = expm(state_matrix(M, B, K) * (tau[1] - tau[0]))
     out, x = np.empty((tau.size, 2, 2)), kick
     for n in range(tau.size):  # tau is an even grid from 0

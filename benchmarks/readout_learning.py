@@ -29,7 +29,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from credit_alignment import frequency_response, linear_arm, state_matrix
+from credit_alignment import frequency_response, input_matrix, linear_arm, state_matrix
 from reservoir_harmonics import EVERY, period_rates
 from scipy.linalg import expm
 from scipy.signal import lfilter
@@ -39,14 +39,13 @@ from reservoir_motor.plants import arm_dynamics
 from reservoir_motor.plants.targets import make_target
 
 REPORT = (10, 30, 100, 300, 1000, 3000)
-DT_S = 0.002  # the recorded rates' step (reservoir_harmonics.EVERY steps of 0.2 ms)
 
 
-def low_pass(x: np.ndarray, tau_s: float) -> np.ndarray:
+def low_pass(x: np.ndarray, tau_s: float, dt_s: float) -> np.ndarray:
     """Causal first-order low-pass with unit gain at zero frequency along axis 0 (tau 0: x itself)."""
     if tau_s <= 0.0:
         return x
-    a = DT_S / tau_s
+    a = dt_s / tau_s
     return lfilter([a], [1.0, a - 1.0], x, axis=0)
 
 
@@ -66,11 +65,10 @@ class LinearArm:
     displacement from rest for an output held over each step (exact for a linear arm), its state carried from
     period to period. ``gain`` is |G| at the period's fundamental (the largest singular value)."""
 
-    def __init__(self, plant: dict, period_s: float):
+    def __init__(self, plant: dict, period_s: float, dt_s: float):
         M, B, K, J, torque = linear_arm(plant)
-        a = state_matrix(M, B, K)
-        b = np.vstack([np.zeros((2, 2)), np.linalg.inv(M) * torque])
-        self.ad = expm(a * DT_S)
+        a, b = state_matrix(M, B, K), input_matrix(M, torque)
+        self.ad = expm(a * dt_s)
         self.bd = np.linalg.solve(a, (self.ad - np.eye(4)) @ b)
         self.j, self.x = J, np.zeros(4)
         self.gain = np.linalg.norm(frequency_response(M, B, K, J, torque, [2 * np.pi / period_s])[0], 2)
@@ -93,15 +91,21 @@ class LinearArm:
         return hand
 
 
-def learn(rates: np.ndarray, target: np.ndarray, kappa: float, periods: int, *, plant=None, whiten: float = 0.0,
-          sigma: float = 0.1, exploration_s: float = 0.0, credit_s: float = 0.0, seed: int = 1) -> dict[int, float]:
-    """Train the readout for ``periods`` periods; {period: relative RMS error} at the periods in REPORT. The
-    plant (default: the identity) maps the output to the hand; the target is the hand's."""
+def update_factor(rates: np.ndarray, whiten: float) -> np.ndarray:
+    """u(t) per recorded step: r / lambda_max (plain), or (C + whiten lambda_max I)^-1 r (whitened)."""
+    corr = rates.T @ rates / rates.shape[0]
+    top = np.linalg.eigvalsh(corr)[-1]
+    return rates / top if not whiten else rates @ np.linalg.inv(corr + whiten * top * np.eye(corr.shape[0]))
+
+
+def learn(rates: np.ndarray, u: np.ndarray, target: np.ndarray, kappa: float, periods: int, dt_s: float, *,
+          plant=None, sigma: float = 0.1, exploration_s: float = 0.0, credit_s: float = 0.0,
+          seed: int = 1) -> dict[int, float]:
+    """Train the readout for ``periods`` periods on the rates recorded every dt_s, with the update's factor u
+    (``update_factor``); {period: relative RMS error} at the periods in REPORT. The plant (default: the identity)
+    maps the output to the hand; the target is the hand's."""
     plant = plant or Identity()
     n = rates.shape[0]
-    corr = rates.T @ rates / n
-    top = np.linalg.eigvalsh(corr)[-1]
-    u = rates / top if not whiten else rates @ np.linalg.inv(corr + whiten * top * np.eye(corr.shape[0]))
     # E[e_hat xi] = 2 sigma^2 (z - target): the expected step is kappa (at the fundamental, through the plant)
     eta = kappa / (2.0 * sigma ** 2 * n * plant.gain ** 2)
     rng = np.random.default_rng(seed)
@@ -110,13 +114,13 @@ def learn(rates: np.ndarray, target: np.ndarray, kappa: float, periods: int, *, 
     for k in range(periods + 1):
         if not np.all(np.isfinite(W)) or np.abs(W).max() > 1e6:  # unstable step: the rest is 'diverged'
             return {**out, **{j: np.inf for j in REPORT if k <= j <= periods}}
-        lead = int(5 * exploration_s / DT_S)  # the filter's start-up, discarded
-        xi = low_pass(rng.standard_normal((n + lead, target.shape[1])), exploration_s)[lead:]
+        lead = int(5 * exploration_s / dt_s)  # the filter's start-up, discarded
+        xi = low_pass(rng.standard_normal((n + lead, target.shape[1])), exploration_s, dt_s)[lead:]
         xi *= sigma * scale / plant.gain / np.sqrt(np.mean(xi ** 2))
         e = np.sum((plant(rates @ W.T + xi) - target) ** 2, 1)
         if baseline is not None:  # the first period only sets the baseline, as in the loop
             # sum_t e_hat(t) sum_{s <= t} K(t - s) xi(s) u(s)^T = sum_s (K's anticausal filter of e_hat)(s) xi(s) u(s)^T
-            credit = low_pass((e - baseline)[::-1], credit_s)[::-1]
+            credit = low_pass((e - baseline)[::-1], credit_s, dt_s)[::-1]
             W -= eta / scale ** 2 * (credit[:, None] * xi).T @ u
             baseline = 0.5 * baseline + 0.5 * e
         else:
@@ -142,7 +146,8 @@ def main(argv=None) -> int:
                     "linearised at rest (the target: the hand's displacement from rest)")
     args = ap.parse_args(argv)
     config = load_experiment(args.experiment, args.set)
-    rates, _, _ = period_rates(args.experiment, args.set, args.seed)
+    rates, time_s, period_s = period_rates(args.experiment, args.set, args.seed)
+    dt_s = time_s[1] - time_s[0]
     target = make_target(config)[::EVERY]  # the steps at which the rates were recorded
     if args.arm:
         params = dict(config.task.plant)
@@ -157,9 +162,10 @@ def main(argv=None) -> int:
     print("| rule | kappa | " + " | ".join(f"after {k}" for k in shown) + " |")
     print("|---|---|" + "---|" * len(shown))
     for whiten in args.whiten:
-        for kappa in args.kappa:
-            plant = LinearArm(dict(config.task.plant), config.task.duration_ms / 1000.0) if args.arm else None
-            out = learn(rates, target, kappa, args.periods, plant=plant, whiten=whiten, sigma=args.sigma,
+        u = update_factor(rates, whiten)
+        for kappa in args.kappa:  # each from rest: a fresh arm
+            plant = LinearArm(dict(config.task.plant), period_s, dt_s) if args.arm else None
+            out = learn(rates, u, target, kappa, args.periods, dt_s, plant=plant, sigma=args.sigma,
                         exploration_s=args.exploration_ms / 1000.0, credit_s=args.credit_ms / 1000.0)
             name = "plain" if not whiten else f"whitened, delta {whiten:g}"
             cells = [f"{out[k]:.3f}" if np.isfinite(out[k]) else "diverged" for k in shown]
