@@ -93,7 +93,11 @@ def _digest_without_target_files(config):
 @pytest.mark.parametrize("name", experiment_names())
 def test_digest_of_a_built_in_curve_config_is_the_one_existing_results_are_keyed_by(name):
     for preset in ("faithful", "robust"):
-        config = load_experiment(name, [f"preset={preset}"])
+        try:
+            config = load_experiment(name, [f"preset={preset}"])
+        except ConfigError as error:  # an experiment that sets a field the preset owns refuses the preset
+            assert preset == "robust" and "is not allowed with preset = 'robust'" in str(error)
+            continue
         assert config_digest(config) == _digest_without_target_files(config)
 
 
